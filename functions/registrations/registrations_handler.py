@@ -1,0 +1,8 @@
+"""Registrations function: POST /v1/registrations, GET /v1/registrations[/{id}]."""
+
+from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.models.registrations import REGISTRATION_PROVIDERS
+from chatbridge.routes.registrations import router
+
+app = build_app([router], provider_tags=REGISTRATION_PROVIDERS)
+lambda_handler = lambda_handler_for(app)

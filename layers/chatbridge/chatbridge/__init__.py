@@ -1,0 +1,1 @@
+"""Chatbridge provider layer: clients, models, store, secrets, errors and observability."""

@@ -1,0 +1,32 @@
+"""boto3 clients, created on first use and reused across warm invocations.
+
+Endpoints come from the standard `AWS_ENDPOINT_URL_<SERVICE>` variables, which is how the local
+stack points the same code at DynamoDB Local and the moto server.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+@cache
+def dynamodb_client() -> DynamoDBClient:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"mode": "standard", "max_attempts": 3},
+    )
+    client: Any = boto3.client("dynamodb", config=config)
+    return client  # type: ignore[no-any-return]
+
+
+def reset_clients() -> None:
+    """Forget cached clients (tests switch endpoints and credentials between cases)."""
+    dynamodb_client.cache_clear()

@@ -1,0 +1,92 @@
+"""Exceptions that carry their own problem description (RFC 9457).
+
+Logic and provider code raise these; `chatbridge.problems` turns them into responses in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    field: str
+    message: str
+
+
+class ChatbridgeError(Exception):
+    status: int = 500
+    kind: str = "internal-error"
+    title: str = "Internal error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        title: str | None = None,
+        errors: list[FieldIssue] | None = None,
+        provider: str | None = None,
+        provider_code: str | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if title:
+            self.title = title
+        self.errors = errors or []
+        self.provider = provider
+        self.provider_code = provider_code
+
+
+class BadRequestError(ChatbridgeError):
+    status, kind, title = 400, "bad-request", "Malformed request"
+
+
+class UnauthorizedError(ChatbridgeError):
+    status, kind, title = 401, "unauthorized", "Missing or invalid API key"
+
+
+class NotFoundError(ChatbridgeError):
+    status, kind, title = 404, "not-found", "Resource not found"
+
+
+class ConflictError(ChatbridgeError):
+    status, kind, title = 409, "conflict", "Conflict"
+
+
+class PayloadTooLargeError(ChatbridgeError):
+    status, kind, title = 413, "payload-too-large", "Request body too large"
+
+
+class ValidationFailedError(ChatbridgeError):
+    status, kind, title = 422, "validation-error", "Request failed validation"
+
+
+class UnknownConnectionError(ValidationFailedError):
+    kind, title = "unknown-connection", "Unknown provider connection"
+
+
+class ProviderRejectedError(ChatbridgeError):
+    """The provider understood the call and refused the input."""
+
+    status, kind, title = 422, "provider-rejected", "Provider rejected the request"
+
+
+class ProviderConflictError(ProviderRejectedError):
+    status, kind, title = 409, "provider-conflict", "Provider reports a duplicate"
+
+
+class ProviderAuthError(ChatbridgeError):
+    status, kind, title = 502, "provider-credentials-refused", "Provider refused our credentials"
+
+
+class ProviderUnavailableError(ChatbridgeError):
+    status, kind, title = 502, "provider-unavailable", "Provider unavailable"
+
+
+class ProviderTimeoutError(ChatbridgeError):
+    status, kind, title = 504, "provider-timeout", "Provider did not answer in time"
+
+
+class ConfigurationError(ChatbridgeError):
+    status, kind, title = 500, "configuration-error", "Gateway misconfigured"
+

@@ -1,0 +1,1 @@
+"""Public API models (requests and responses), kept apart from provider payloads and table items."""

@@ -1,0 +1,46 @@
+"""Models shared by every route."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROBLEM_TYPE_BASE = "https://chatbridge.dev/problems/"
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="Dotted path of the offending field, e.g. `user_field.name`.")
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, served as `application/problem+json`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "type": PROBLEM_TYPE_BASE + "provider-rejected",
+                "title": "Provider rejected the request",
+                "status": 422,
+                "detail": "SmartRegion answered 404: channel or project not found",
+                "provider": "smartregion",
+                "provider_code": "404",
+            }
+        }
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = None
+    provider: str | None = None
+    provider_code: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    service: str
+    version: str

@@ -1,0 +1,98 @@
+"""Every exception becomes a problem response here, and nowhere else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from chatbridge.errors import ChatbridgeError, FieldIssue
+from chatbridge.models.common import PROBLEM_TYPE_BASE, FieldError, Problem
+from chatbridge.observability import logger
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(
+    status: int,
+    kind: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[FieldIssue] | None = None,
+    provider: str | None = None,
+    provider_code: str | None = None,
+) -> Response[str]:
+    problem = Problem(
+        type=PROBLEM_TYPE_BASE + kind,
+        title=title,
+        status=status,
+        detail=detail,
+        errors=[FieldError(field=e.field, message=e.message) for e in errors] if errors else None,
+        provider=provider,
+        provider_code=provider_code,
+    )
+    return Response(
+        status_code=status,
+        content_type=PROBLEM_CONTENT_TYPE,
+        body=problem.model_dump_json(exclude_none=True),
+    )
+
+
+def from_chatbridge_error(exc: ChatbridgeError) -> Response[str]:
+    if exc.status >= 500:
+        logger.error("request failed", extra={"problem": exc.kind, "detail": exc.detail, "provider": exc.provider})
+    else:
+        logger.info("request refused", extra={"problem": exc.kind, "status": exc.status, "provider": exc.provider})
+    return problem_response(
+        exc.status,
+        exc.kind,
+        exc.title,
+        exc.detail,
+        errors=exc.errors,
+        provider=exc.provider,
+        provider_code=exc.provider_code,
+    )
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any], body_tags: set[str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header"}:
+        parts = parts[1:]
+    # discriminated unions insert the tag ("smartregion") into the location: it is noise to a client
+    if parts and parts[0] in body_tags:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def from_validation_error(exc: RequestValidationError, body_tags: set[str]) -> Response[str]:
+    """Pydantic errors become 400 (not JSON) or 422 (JSON of the wrong shape); inputs are never echoed."""
+    raw = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in raw):
+        return problem_response(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.")
+    issues = []
+    for err in raw:
+        message = str(err.get("msg", "invalid"))
+        if err.get("type") == "union_tag_invalid":
+            expected = err.get("ctx", {}).get("expected_tags", "")
+            message = f"unknown provider; supported: {expected}".replace("'", "")
+        elif err.get("type") == "literal_error" and tuple(err.get("loc", ()))[-1:] == ("provider",):
+            expected = err.get("ctx", {}).get("expected", "")
+            message = f"unknown provider; supported: {expected}".replace("'", "")
+        elif err.get("type") == "union_tag_not_found":
+            message = "field required: name the provider"
+        issues.append(FieldIssue(field=_field_path(err.get("loc", ()), body_tags), message=message))
+    logger.info("request failed validation", extra={"fields": [i.field for i in issues]})
+    return problem_response(
+        422,
+        "validation-error",
+        "Request failed validation",
+        f"{len(issues)} field(s) failed validation.",
+        errors=issues,
+    )
+
+
+def from_unexpected_error(exc: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    return problem_response(500, "internal-error", "Internal error", "An unexpected error occurred; it has been logged.")

@@ -1,0 +1,133 @@
+"""What every provider client shares: pooled httpx clients, timeouts, safe retries, metrics."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import httpx
+
+from chatbridge.errors import ProviderTimeoutError, ProviderUnavailableError
+from chatbridge.observability import logger, record_provider_call
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=8.0, write=5.0, pool=2.0)
+USER_AGENT = "chatbridge/1.0"
+
+
+class HttpPool:
+    """One httpx.Client per base URL, kept for the life of the execution environment."""
+
+    def __init__(self) -> None:
+        self._clients: dict[str, httpx.Client] = {}
+        self.transport: httpx.BaseTransport | None = None
+
+    def client_for(self, base_url: str) -> httpx.Client:
+        client = self._clients.get(base_url)
+        if client is None:
+            client = httpx.Client(
+                base_url=base_url,
+                timeout=DEFAULT_TIMEOUT,
+                transport=self.transport,
+                limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+                headers={"User-Agent": USER_AGENT},
+            )
+            self._clients[base_url] = client
+        return client
+
+    def reset(self, transport: httpx.BaseTransport | None = None) -> None:
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        self.transport = transport
+
+
+http_pool = HttpPool()
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.2
+    max_delay: float = 2.0
+    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+    def delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after and retry_after.isdigit():
+            return min(float(retry_after), self.max_delay)
+        backoff = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
+        return backoff / 2 + random.uniform(0, backoff / 2)
+
+
+class ProviderClient:
+    """Base of the provider clients: one `send` that knows when a call may be repeated.
+
+    `safe_to_repeat` is decided per operation by the provider client: a call whose effect is the
+    same when applied twice (an upsert, a read) is retried after timeouts and 5xx answers; any
+    other call is retried only when the request provably never reached the provider.
+    """
+
+    provider: ClassVar[str]
+    retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+
+    def __init__(self, http: httpx.Client) -> None:
+        self._http = http
+
+    def send(self, request: httpx.Request, *, operation: str, safe_to_repeat: bool) -> httpx.Response:
+        policy = self.retry_policy
+        attempt = 0
+        while True:
+            attempt += 1
+            started = time.perf_counter()
+            try:
+                response = self._http.send(request)
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+                self._record(operation, "unreachable", started)
+                if attempt < policy.attempts:
+                    self._pause(operation, attempt, None, type(exc).__name__)
+                    continue
+                raise ProviderUnavailableError(
+                    f"{self.provider} could not be reached ({type(exc).__name__}).", provider=self.provider
+                ) from exc
+            except httpx.TimeoutException as exc:
+                self._record(operation, "timeout", started)
+                if safe_to_repeat and attempt < policy.attempts:
+                    self._pause(operation, attempt, None, type(exc).__name__)
+                    continue
+                raise ProviderTimeoutError(
+                    f"{self.provider} did not answer in time ({type(exc).__name__}).", provider=self.provider
+                ) from exc
+            except httpx.TransportError as exc:
+                self._record(operation, "transport-error", started)
+                if safe_to_repeat and attempt < policy.attempts:
+                    self._pause(operation, attempt, None, type(exc).__name__)
+                    continue
+                raise ProviderUnavailableError(
+                    f"The connection to {self.provider} failed ({type(exc).__name__}).", provider=self.provider
+                ) from exc
+            self._record(operation, str(response.status_code), started)
+            # 429 means "not processed", so it is repeatable whatever the operation.
+            repeatable = safe_to_repeat or response.status_code == 429
+            if response.status_code in policy.retry_statuses and repeatable and attempt < policy.attempts:
+                self._pause(operation, attempt, response.headers.get("retry-after"), str(response.status_code))
+                continue
+            return response
+
+    def _pause(self, operation: str, attempt: int, retry_after: str | None, reason: str) -> None:
+        delay = self.retry_policy.delay(attempt, retry_after)
+        logger.warning(
+            "retrying provider call",
+            extra={"provider": self.provider, "operation": operation, "attempt": attempt, "reason": reason},
+        )
+        self.retry_policy.sleep(delay)
+
+    def _record(self, operation: str, outcome: str, started: float) -> None:
+        record_provider_call(self.provider, operation, outcome, (time.perf_counter() - started) * 1000)
+
+
+def body_excerpt(response: httpx.Response, limit: int = 300) -> str:
+    text = response.text.strip()
+    return text[:limit] if text else "(empty body)"

@@ -1,0 +1,82 @@
+"""`/v1/registrations` routes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from chatbridge.api import caller_of
+from chatbridge.logic import registrations as logic
+from chatbridge.models.registrations import (
+    REGISTRATION_PROVIDERS,
+    Registration,
+    RegistrationPage,
+    RegistrationRequest,
+)
+from chatbridge.routes.responses import problems
+
+router = APIGatewayHttpRouter()
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retries with the same key return the first answer; the provider is called once.",
+    ),
+]
+
+
+@router.post(
+    "/v1/registrations",
+    summary="Register a user at a provider",
+    description="SmartRegion: registers a bot user (201) or updates it (200).",
+    tags=["registrations"],
+    responses={
+        201: {"description": "Registered", "content": {"application/json": {"model": Registration}}},
+        200: {"description": "Registration updated", "content": {"application/json": {"model": Registration}}},
+        **problems(400, 401, 409, 413, 422, 502, 504),
+    },
+)
+def create_registration(
+    request: Annotated[RegistrationRequest, Body()],
+    idempotency_key: IdempotencyKey = None,
+) -> Response[Registration]:
+    caller = str(caller_of(router.current_event.raw_event).get("key_id", "anonymous"))
+    outcome = logic.create_registration(request, caller=caller, idempotency_key=idempotency_key)
+    return Response(
+        status_code=201 if outcome.created else 200,
+        content_type="application/json",
+        body=outcome.registration,
+        headers={"Location": f"/v1/registrations/{outcome.registration.id}"},
+    )
+
+
+@router.get(
+    "/v1/registrations/<id>",
+    summary="Read a registration",
+    tags=["registrations"],
+    responses=problems(401, 404),
+)
+def get_registration(
+    id: Annotated[str, Path(max_length=64, description="Registration id")],  # noqa: A002 - the public route says {id}
+) -> Registration:
+    return logic.get_registration(id)
+
+
+@router.get(
+    "/v1/registrations",
+    summary="Find the registrations of a user at a provider",
+    tags=["registrations"],
+    responses=problems(400, 401, 422),
+)
+def find_registrations(
+    provider: Annotated[str, Query(pattern="^(" + "|".join(REGISTRATION_PROVIDERS) + ")$")],
+    user_id: Annotated[str, Query(min_length=1, max_length=256)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> RegistrationPage:
+    return logic.find_registrations(provider, user_id, limit, next_token)

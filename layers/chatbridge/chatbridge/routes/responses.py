@@ -1,0 +1,28 @@
+"""OpenAPI descriptions of the problem responses routes can give."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chatbridge.models.common import Problem
+
+_DESCRIPTIONS = {
+    400: "Malformed JSON or query parameters",
+    401: "Missing or invalid API key",
+    404: "Unknown id or route",
+    409: "Duplicate at the provider, or the same Idempotency-Key is in progress",
+    413: "Body larger than 256 KiB",
+    422: "Validation failed, or the provider rejected the input",
+    502: "Provider refused our credentials or is unavailable",
+    504: "Provider did not answer in time",
+}
+
+
+def problems(*statuses: int) -> dict[int, Any]:
+    return {
+        status: {
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/problem+json": {"model": Problem}},
+        }
+        for status in statuses
+    }

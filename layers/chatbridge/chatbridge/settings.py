@@ -1,0 +1,31 @@
+"""Environment of every function, validated once at cold start."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, Field, ValidationError
+
+from chatbridge.errors import ConfigurationError
+
+
+class Settings(BaseModel):
+    table_name: str = Field(min_length=1)
+    secrets_prefix: str = Field(default="chatbridge", min_length=1)
+    event_bus_name: str | None = None
+    service_name: str = "chatbridge"
+
+
+@cache
+def get_settings() -> Settings:
+    try:
+        return Settings(
+            table_name=os.environ.get("TABLE_NAME", ""),
+            secrets_prefix=os.environ.get("SECRETS_PREFIX", "chatbridge"),
+            event_bus_name=os.environ.get("EVENT_BUS_NAME") or None,
+            service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "chatbridge"),
+        )
+    except ValidationError as exc:
+        fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors())
+        raise ConfigurationError(f"environment is incomplete: {fields}") from exc

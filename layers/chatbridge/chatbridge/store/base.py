@@ -1,0 +1,39 @@
+"""Store interfaces the logic depends on, and the cached factory that builds the real one."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Protocol
+
+from chatbridge.store.items import ApiKeyItem, RegistrationItem
+
+
+class RegistrationStore(Protocol):
+    def save_registration(self, item: RegistrationItem) -> RegistrationItem:
+        """Create or update; `created_at` of an existing registration is kept."""
+        ...
+
+    def get_registration(self, registration_id: str) -> RegistrationItem | None: ...
+
+    def find_registrations(
+        self, provider: str, user_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[RegistrationItem], str | None]: ...
+
+
+class ApiKeyStore(Protocol):
+    def put_api_key(self, item: ApiKeyItem) -> None: ...
+
+    def get_api_key(self, key_hash: str) -> ApiKeyItem | None: ...
+
+
+class Store(RegistrationStore, ApiKeyStore, Protocol):
+    pass
+
+
+@cache
+def get_store() -> Store:
+    from chatbridge.aws import dynamodb_client
+    from chatbridge.settings import get_settings
+    from chatbridge.store.dynamodb import DynamoStore
+
+    return DynamoStore(dynamodb_client(), get_settings().table_name)

@@ -1,0 +1,1 @@
+"""Local stack: dev server, DynamoDB Local launcher, provider simulators."""

@@ -1,0 +1,1 @@
+"""Provider simulators: real HTTP servers faithful to the provider documents."""
