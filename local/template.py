@@ -28,13 +28,13 @@ def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dic
     return {name: value}
 
 
-_CfnLoader.add_multi_constructor("!", _intrinsic)
+_CfnLoader.add_multi_constructor("!", _intrinsic)  # type: ignore[no-untyped-call]
 
 
 @cache
 def load_template() -> dict[str, Any]:
     with TEMPLATE_PATH.open(encoding="utf-8") as handle:
-        loaded: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+        loaded: dict[str, Any] = yaml.load(handle, Loader=_CfnLoader)
     return loaded
 
 

@@ -1,13 +1,27 @@
 """Meta function: /v1/health, /v1/openapi.json and /v1/docs.
 
-It includes every router so the OpenAPI document covers every route; API Gateway only sends it
-the three meta routes.
+The OpenAPI document covers every route, so it is rendered from a resolver holding every router;
+that resolver is built on the first document request, keeping health checks and cold starts light.
 """
 
-from chatbridge.api import build_app, lambda_handler_for
-from chatbridge.models.registrations import REGISTRATION_PROVIDERS
-from chatbridge.routes import meta, registrations
+from functools import cache
 
-app = build_app([registrations.router], provider_tags=REGISTRATION_PROVIDERS)
-meta.install(app)
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+
+from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.routes import meta
+
+
+@cache
+def every_route() -> APIGatewayHttpResolver:
+    from chatbridge.models.registrations import REGISTRATION_PROVIDERS
+    from chatbridge.routes import registrations
+
+    described = build_app([registrations.router], provider_tags=REGISTRATION_PROVIDERS)
+    meta.install(described, every_route)
+    return described
+
+
+app = build_app([])
+meta.install(app, every_route)
 lambda_handler = lambda_handler_for(app)

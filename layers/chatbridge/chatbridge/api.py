@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from chatbridge import problems
 from chatbridge.errors import ChatbridgeError, PayloadTooLargeError, UnauthorizedError
 from chatbridge.invocation import current_lambda_context
-from chatbridge.observability import logger, metrics, tracer
+from chatbridge.observability import logger, metrics, traced
 
 MAX_BODY_BYTES = 256 * 1024
 # Routes the authorizer does not guard (template.yaml marks them `Authorizer: NONE`).
@@ -85,7 +85,7 @@ def _gatekeeper(event: dict[str, Any]) -> ChatbridgeError | None:
 
 def lambda_handler_for(app: APIGatewayHttpResolver) -> LambdaHandler:
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
-    @tracer.capture_lambda_handler
+    @traced
     @metrics.log_metrics
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         # Refused requests never reach routing or body parsing: a caller without a key learns

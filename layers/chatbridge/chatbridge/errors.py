@@ -89,4 +89,3 @@ class ProviderTimeoutError(ChatbridgeError):
 
 class ConfigurationError(ChatbridgeError):
     status, kind, title = 500, "configuration-error", "Gateway misconfigured"
-

@@ -55,7 +55,9 @@ def _runner() -> tuple[Callable[..., dict[str, Any]], IdempotencyConfig]:
     return run, config
 
 
-def run_once(operation: str, key: str | None, caller: str, payload: dict[str, Any], compute: Computation) -> dict[str, Any]:
+def run_once(
+    operation: str, key: str | None, caller: str, payload: dict[str, Any], compute: Computation
+) -> dict[str, Any]:
     """Run `compute` once per (operation, caller, key); later calls get the stored answer.
 
     A failed computation leaves no record, so the client may retry with the same key.

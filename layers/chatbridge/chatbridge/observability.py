@@ -3,25 +3,61 @@
 from __future__ import annotations
 
 import logging
-import warnings
 import os
+import warnings
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
+
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chatbridge"))
 
 # httpx logs full URLs at INFO; some providers (Watbot) carry credentials in the query string.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
+# Read-only routes publish no metrics; Powertools would warn on every such invocation.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
+
+Handler = TypeVar("Handler", bound=Callable[..., Any])
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").lower() not in ("1", "true")
+
+
+@cache
+def get_tracer() -> Tracer:
+    """The X-Ray tracer, built on first use.
+
+    Building it loads the X-Ray SDK, which creates a botocore client at import (~100 ms). Where
+    tracing is off (tests, the local stack) that cost is never paid; in Lambda it is paid once.
+    """
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
+
+
+def traced(handler: Handler) -> Handler:
+    """`Tracer.capture_lambda_handler`, applied on the first call instead of at import."""
+    captured: list[Callable[..., Any]] = []
+
+    def invoke(event: Any, context: Any) -> Any:
+        if not tracing_enabled():
+            return handler(event, context)
+        if not captured:
+            captured.append(get_tracer().capture_lambda_handler(handler))
+        return captured[0](event, context)
+
+    return invoke  # type: ignore[return-value]
 
 
 def record_provider_call(provider: str, operation: str, outcome: str, elapsed_ms: float) -> None:
     metrics.add_dimension(name="provider", value=provider)
     metrics.add_metric(name=f"{operation}.{outcome}", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name=f"{operation}.latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
-
-# Read-only routes publish no metrics; Powertools would warn on every such invocation.
-warnings.filterwarnings("ignore", message="No application metrics to publish")

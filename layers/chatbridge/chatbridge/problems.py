@@ -95,4 +95,6 @@ def from_validation_error(exc: RequestValidationError, body_tags: set[str]) -> R
 
 def from_unexpected_error(exc: Exception) -> Response[str]:
     logger.exception("unhandled error")
-    return problem_response(500, "internal-error", "Internal error", "An unexpected error occurred; it has been logged.")
+    return problem_response(
+        500, "internal-error", "Internal error", "An unexpected error occurred; it has been logged."
+    )

@@ -40,4 +40,6 @@ def load_connection(provider: str, connection: str, model: type[ConnectionT]) ->
     except ValidationError as exc:
         # Only field names: the values are credentials.
         fields = ", ".join(".".join(str(p) for p in err["loc"]) for err in exc.errors())
-        raise ConfigurationError(f"Secret {name} is missing or has invalid fields: {fields}.", provider=provider) from exc
+        raise ConfigurationError(
+            f"Secret {name} is missing or has invalid fields: {fields}.", provider=provider
+        ) from exc

@@ -6,7 +6,6 @@ import importlib
 from typing import Protocol
 
 from chatbridge.errors import NotFoundError
-from chatbridge.idempotency import run_once
 from chatbridge.models.registrations import (
     Registration,
     RegistrationOutcome,
@@ -45,9 +44,9 @@ def create_registration(
         saved = (store or get_store()).save_registration(item)
         return RegistrationOutcome(created=created, registration=to_resource(saved)).model_dump(mode="json")
 
-    answer = run_once(
-        "registrations.create", idempotency_key, caller, request.model_dump(mode="json"), compute
-    )
+    from chatbridge.idempotency import run_once  # Powertools idempotency loads only when first needed
+
+    answer = run_once("registrations.create", idempotency_key, caller, request.model_dump(mode="json"), compute)
     return RegistrationOutcome.model_validate(answer)
 
 

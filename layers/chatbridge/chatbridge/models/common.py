@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field
 PROBLEM_TYPE_BASE = "https://chatbridge.dev/problems/"
 
 
+# Problems are built on the error path only: their schemas are compiled on first use, not at import.
 class FieldError(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
     field: str = Field(description="Dotted path of the offending field, e.g. `user_field.name`.")
     message: str
 
@@ -18,6 +21,7 @@ class Problem(BaseModel):
     """RFC 9457 problem details, served as `application/problem+json`."""
 
     model_config = ConfigDict(
+        defer_build=True,
         json_schema_extra={
             "example": {
                 "type": PROBLEM_TYPE_BASE + "provider-rejected",
@@ -27,7 +31,7 @@ class Problem(BaseModel):
                 "provider": "smartregion",
                 "provider_code": "404",
             }
-        }
+        },
     )
 
     type: str

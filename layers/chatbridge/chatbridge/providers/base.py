@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Callable
@@ -13,7 +14,10 @@ import httpx
 from chatbridge.errors import ProviderTimeoutError, ProviderUnavailableError
 from chatbridge.observability import logger, record_provider_call
 
-DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=8.0, write=5.0, pool=2.0)
+# Three attempts of at most PROVIDER_READ_TIMEOUT seconds must fit in API Gateway's 30 s.
+DEFAULT_TIMEOUT = httpx.Timeout(
+    connect=3.0, read=float(os.environ.get("PROVIDER_READ_TIMEOUT", "8")), write=5.0, pool=2.0
+)
 USER_AGENT = "chatbridge/1.0"
 
 
@@ -52,14 +56,14 @@ class RetryPolicy:
     attempts: int = 3
     base_delay: float = 0.2
     max_delay: float = 2.0
-    retry_statuses: frozenset[int] = frozenset({429, 502, 503, 504})
+    retry_statuses: frozenset[int] = frozenset({429, 500, 502, 503, 504})
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
 
     def delay(self, attempt: int, retry_after: str | None) -> float:
         if retry_after and retry_after.isdigit():
             return min(float(retry_after), self.max_delay)
-        backoff = min(self.base_delay * (2 ** (attempt - 1)), self.max_delay)
-        return backoff / 2 + random.uniform(0, backoff / 2)
+        backoff = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
+        return backoff / 2 + random.uniform(0, backoff / 2)  # noqa: S311 - jitter, not security
 
 
 class ProviderClient:

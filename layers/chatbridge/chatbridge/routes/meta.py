@@ -1,14 +1,22 @@
-"""Health, the OpenAPI document and Swagger UI."""
+"""Health, the OpenAPI document and Swagger UI.
+
+The OpenAPI machinery (Powertools' pydantic models of the spec, ~60 ms to import) loads only when
+a document is asked for, so health checks and cold starts do not pay for it.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
 
 from chatbridge.models.common import Health
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from chatbridge.settings import get_settings
 
 API_TITLE = "Chatbridge API"
@@ -17,46 +25,56 @@ API_DESCRIPTION = (
     "One API for SmartRegion, Smartico, Imbee, Bi-way and Watbot. Send your API key in `x-api-key`. "
     "Errors are RFC 9457 `application/problem+json`."
 )
-SECURITY_SCHEMES: dict[str, Any] = {"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)}
+PUBLIC_PREFIXES = ("/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/callbacks/")
+HTML_RESPONSE: dict[int, OpenAPIResponse] = {200: {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
+JSON_RESPONSE: dict[int, OpenAPIResponse] = {200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {}}}}}
 
 
 def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
+    from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+
     schema: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(
             title=API_TITLE,
             version=API_VERSION,
             description=API_DESCRIPTION,
             servers=[Server(url="/")],
-            security_schemes=SECURITY_SCHEMES,
+            security_schemes={"apiKey": APIKey(name="x-api-key", in_=APIKeyIn.header)},
             security=[{"apiKey": []}],
         )
     )
     for path, operations in schema.get("paths", {}).items():
-        if path.startswith(("/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/callbacks/")):
+        if path.startswith(PUBLIC_PREFIXES):
             for operation in operations.values():
                 operation["security"] = []
     return schema
 
 
-def install(app: APIGatewayHttpResolver) -> None:
-    @app.get("/v1/health", summary="Liveness", tags=["meta"], security=[])
+def swagger_page(document: dict[str, Any]) -> str:
+    from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+    assets = Path(swagger_ui.__file__).parent
+    # Inlined assets: the page works where the browser cannot reach a CDN.
+    return swagger_ui.generate_swagger_html(
+        json.dumps(document).replace("</", "<\\/"),
+        (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+        "",
+        None,
+    )
+
+
+def install(app: APIGatewayHttpResolver, described: Callable[[], APIGatewayHttpResolver]) -> None:
+    """Add the meta routes to `app`; `described()` gives the resolver holding every route."""
+
+    @app.get("/v1/health", summary="Liveness", tags=["meta"])
     def health() -> Health:
         return Health(service=get_settings().service_name, version=API_VERSION)
 
-    @app.get(
-        "/v1/openapi.json",
-        summary="OpenAPI 3 document of every route",
-        tags=["meta"],
-        responses={200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {}}}}},
-    )
+    @app.get("/v1/openapi.json", summary="OpenAPI 3 document of every route", tags=["meta"], responses=JSON_RESPONSE)
     def openapi() -> Response[str]:
-        return Response(200, "application/json", json.dumps(openapi_document(app)))
+        return Response(200, "application/json", json.dumps(openapi_document(described())))
 
-    app.enable_swagger(
-        path="/v1/docs",
-        title=API_TITLE,
-        version=API_VERSION,
-        description=API_DESCRIPTION,
-        security_schemes=SECURITY_SCHEMES,
-        security=[{"apiKey": []}],
-    )
+    @app.get("/v1/docs", summary="Swagger UI for the OpenAPI document", tags=["meta"], responses=HTML_RESPONSE)
+    def docs() -> Response[str]:
+        return Response(200, "text/html; charset=utf-8", swagger_page(openapi_document(described())))

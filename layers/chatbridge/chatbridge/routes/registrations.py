@@ -18,7 +18,7 @@ from chatbridge.models.registrations import (
 )
 from chatbridge.routes.responses import problems
 
-router = APIGatewayHttpRouter()
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 IdempotencyKey = Annotated[
     str | None,

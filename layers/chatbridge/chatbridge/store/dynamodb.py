@@ -67,7 +67,8 @@ def decode_token(token: str | None, expected_keys: set[str]) -> dict[str, Any] |
 
 def _plain(model_values: dict[str, Any]) -> dict[str, Any]:
     """JSON-mode values (datetimes as ISO strings); floats become Decimals via a JSON round trip."""
-    return json.loads(json.dumps(model_values), parse_float=Decimal)
+    plain: dict[str, Any] = json.loads(json.dumps(model_values), parse_float=Decimal)
+    return plain
 
 
 class DynamoStore:

@@ -1,0 +1,77 @@
+# Two commands set everything up on a fresh machine: `make dev` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# `sam build` needs an interpreter matching the python3.13 runtime; pyenv provides it here.
+SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
+NAME ?= operator
+
+.PHONY: help install dev test unit integration lint format validate build bench api-key ci clean
+
+help:
+	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
+	@echo "make test       unit, contract and integration tests"
+	@echo "make lint       ruff and mypy"
+	@echo "make validate   sam validate --lint"
+	@echo "make build      sam build (Python 3.13)"
+	@echo "make bench      cold start benchmark"
+	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
+
+$(VENV)/.installed: requirements-dev.txt layers/chatbridge/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json
+	npm install --no-audit --no-fund --silent
+	touch $@
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+dev: install
+	$(PY) -m local.dev
+
+test: install
+	$(PY) -m pytest
+
+unit: install
+	$(PY) -m pytest tests/unit tests/contract
+
+integration: install
+	$(PY) -m pytest tests/integration
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+validate: $(SAM_VENV)/.installed
+	$(SAM_ENV) $(SAM) validate --lint
+
+build: $(SAM_VENV)/.installed
+	$(SAM_ENV) $(SAM) build
+
+bench: install
+	$(PY) -m benchmarks.cold_start
+
+api-key: $(VENV)/.installed
+	$(PY) -m local.api_key --name "$(NAME)"
+
+ci: lint validate test build
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache

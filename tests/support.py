@@ -1,0 +1,116 @@
+"""Test helpers: API Gateway v2 events, a Lambda context, and a fake SmartRegion over MockTransport."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = ROOT / "events"
+API_KEY_CONTEXT = {"authenticated": True, "key_id": "test-key-id", "key_name": "tests"}
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "chatbridge-test"
+    memory_limit_in_mb: int = 512
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:chatbridge-test"
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    route: str | None = None,
+    body: str | dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    query: dict[str, str] | None = None,
+    authorizer: dict[str, Any] | None = API_KEY_CONTEXT,
+) -> dict[str, Any]:
+    text = json.dumps(body) if isinstance(body, dict) else body
+    all_headers = {"content-type": "application/json", "x-api-key": "cbk_test", **(headers or {})}
+    request_context: dict[str, Any] = {
+        "accountId": "123456789012",
+        "apiId": "api",
+        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "t"},
+        "requestId": str(uuid.uuid4()),
+        "routeKey": f"{method} {route or path}",
+        "stage": "$default",
+    }
+    if authorizer is not None:
+        request_context["authorizer"] = {"lambda": authorizer}
+    return {
+        "version": "2.0",
+        "routeKey": f"{method} {route or path}",
+        "rawPath": path,
+        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
+        "headers": all_headers,
+        "queryStringParameters": query,
+        "requestContext": request_context,
+        "body": text,
+        "isBase64Encoded": False,
+    }
+
+
+def load_event(relative: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((EVENTS_DIR / relative).read_text(encoding="utf-8"))
+    return loaded
+
+
+def body_of(response: dict[str, Any]) -> Any:
+    return json.loads(response["body"]) if response.get("body") else None
+
+
+class FakeSmartRegion:
+    """SmartRegion's documented behaviour, served through httpx.MockTransport (no sockets).
+
+    `script` lets a test queue answers (a status code or an exception) for the next calls.
+    """
+
+    def __init__(self, api_key: str = "sr-test-key", projects: dict[str, list[str]] | None = None) -> None:
+        self.api_key = api_key
+        self.projects = projects or {"proj-1": ["chan-1", "chan-2"]}
+        self.users: set[tuple[str, str, str]] = set()
+        self.requests: list[httpx.Request] = []
+        self.script: list[int | Exception] = []
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.script:
+            step = self.script.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return httpx.Response(step, json={"error": "scripted"})
+        if request.method != "POST" or request.url.path != "/registration":
+            return httpx.Response(404, json={"error": "not found"})
+        if request.headers.get("x-api-key") != self.api_key:
+            return httpx.Response(403, json={"error": "authorization error"})
+        try:
+            body = json.loads(request.content)
+        except ValueError:
+            return httpx.Response(400, json={"error": "invalid json"})
+        required = ("channel_id", "project_id", "user_id", "payload")
+        if not isinstance(body, dict) or any(not isinstance(body.get(k), str) or not body[k] for k in required):
+            return httpx.Response(400, json={"error": "missing or invalid required parameter"})
+        if body["channel_id"] not in self.projects.get(body["project_id"], []):
+            return httpx.Response(404, json={"error": "channel or project not found"})
+        key = (body["project_id"], body["channel_id"], body["user_id"])
+        created = key not in self.users
+        self.users.add(key)
+        return httpx.Response(201 if created else 200, json={})
+
+    @property
+    def registration_calls(self) -> int:
+        return sum(1 for r in self.requests if r.url.path == "/registration")
