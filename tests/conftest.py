@@ -16,7 +16,7 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "chatbridge")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Chatbridge")
 os.environ.setdefault("AWS_LAMBDA_FUNCTION_NAME", "chatbridge-test")
-for endpoint_variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETSMANAGER"):
+for endpoint_variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
     os.environ.pop(endpoint_variable, None)
 
 

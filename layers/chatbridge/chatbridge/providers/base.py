@@ -14,10 +14,12 @@ import httpx
 from chatbridge.errors import ProviderTimeoutError, ProviderUnavailableError
 from chatbridge.observability import logger, record_provider_call
 
-# Three attempts of at most PROVIDER_READ_TIMEOUT seconds must fit in API Gateway's 30 s.
-DEFAULT_TIMEOUT = httpx.Timeout(
-    connect=3.0, read=float(os.environ.get("PROVIDER_READ_TIMEOUT", "8")), write=5.0, pool=2.0
-)
+
+def provider_timeout() -> httpx.Timeout:
+    """Three attempts of at most PROVIDER_READ_TIMEOUT seconds must fit in API Gateway's 30 s."""
+    read = float(os.environ.get("PROVIDER_READ_TIMEOUT", "5"))
+    return httpx.Timeout(connect=3.0, read=read, write=5.0, pool=2.0)
+
 USER_AGENT = "chatbridge/1.0"
 
 
@@ -33,7 +35,7 @@ class HttpPool:
         if client is None:
             client = httpx.Client(
                 base_url=base_url,
-                timeout=DEFAULT_TIMEOUT,
+                timeout=provider_timeout(),
                 transport=self.transport,
                 limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
                 headers={"User-Agent": USER_AGENT},

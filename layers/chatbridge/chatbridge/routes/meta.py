@@ -26,8 +26,12 @@ API_DESCRIPTION = (
     "Errors are RFC 9457 `application/problem+json`."
 )
 PUBLIC_PREFIXES = ("/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/callbacks/")
-HTML_RESPONSE: dict[int, OpenAPIResponse] = {200: {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}}
-JSON_RESPONSE: dict[int, OpenAPIResponse] = {200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {}}}}}
+HTML_RESPONSE: dict[int, OpenAPIResponse] = {
+    200: {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+}
+JSON_RESPONSE: dict[int, OpenAPIResponse] = {
+    200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {}}}}
+}
 
 
 def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
