@@ -20,6 +20,7 @@ def provider_timeout() -> httpx.Timeout:
     read = float(os.environ.get("PROVIDER_READ_TIMEOUT", "5"))
     return httpx.Timeout(connect=3.0, read=read, write=5.0, pool=2.0)
 
+
 USER_AGENT = "chatbridge/1.0"
 
 
