@@ -6,7 +6,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -70,6 +70,29 @@ def body_of(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
 
 
+class ProviderFake(Protocol):
+    def handle(self, request: httpx.Request) -> httpx.Response: ...
+
+
+class ProviderFakes:
+    """Routes each request to the fake of its host (`<provider>.test` in the unit secrets)."""
+
+    def __init__(self) -> None:
+        self.fakes: dict[str, ProviderFake] = {}
+
+    def add(self, host: str, fake: ProviderFake) -> None:
+        self.fakes[host] = fake
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.route)
+
+    def route(self, request: httpx.Request) -> httpx.Response:
+        fake = self.fakes.get(request.url.host)
+        if fake is None:
+            raise httpx.ConnectError(f"no fake for host {request.url.host}", request=request)
+        return fake.handle(request)
+
+
 class FakeSmartRegion:
     """SmartRegion's documented behaviour, served through httpx.MockTransport (no sockets).
 
@@ -82,9 +105,6 @@ class FakeSmartRegion:
         self.users: set[tuple[str, str, str]] = set()
         self.requests: list[httpx.Request] = []
         self.script: list[int | Exception] = []
-
-    def transport(self) -> httpx.MockTransport:
-        return httpx.MockTransport(self.handle)
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)

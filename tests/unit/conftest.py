@@ -13,13 +13,17 @@ from pytest_socket import disable_socket, enable_socket
 
 from chatbridge.providers.base import RetryPolicy, http_pool
 from local.template import create_table
-from tests.support import FakeLambdaContext, FakeSmartRegion
+from tests.support import FakeLambdaContext, FakeSmartRegion, ProviderFakes
 
 SMARTREGION_SECRET = {
     "api_key": "sr-test-key",
     "project_id": "proj-1",
     "channel_id": "chan-1",
     "base_url": "https://smartregion.test",
+}
+# Secret name -> value, created in every mocked account. Each provider adds its connection here.
+CONNECTION_SECRETS: dict[str, dict[str, Any]] = {
+    "chatbridge/smartregion/default": SMARTREGION_SECRET,
 }
 
 
@@ -42,16 +46,25 @@ def aws() -> Iterator[None]:
     """A mocked account with the table of template.yaml and a SmartRegion connection secret."""
     with mock_aws():
         create_table(boto3.client("dynamodb"), "chatbridge-test")
-        boto3.client("secretsmanager").create_secret(
-            Name="chatbridge/smartregion/default", SecretString=json.dumps(SMARTREGION_SECRET)
-        )
+        secretsmanager = boto3.client("secretsmanager")
+        for name, value in CONNECTION_SECRETS.items():
+            secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
         yield
 
 
 @pytest.fixture
-def smartregion(aws: None) -> FakeSmartRegion:
-    fake = FakeSmartRegion(api_key=SMARTREGION_SECRET["api_key"])
-    http_pool.reset(fake.transport())
+def providers(aws: None) -> ProviderFakes:
+    """Every provider fake, reached through one MockTransport routing on the request's host."""
+    fakes = ProviderFakes()
+    fakes.add("smartregion.test", FakeSmartRegion(api_key=SMARTREGION_SECRET["api_key"]))
+    http_pool.reset(fakes.transport())
+    return fakes
+
+
+@pytest.fixture
+def smartregion(providers: ProviderFakes) -> FakeSmartRegion:
+    fake = providers.fakes["smartregion.test"]
+    assert isinstance(fake, FakeSmartRegion)
     return fake
 
 
