@@ -9,16 +9,18 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev test unit integration lint format validate build bench api-key ci clean
+.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
+	@echo "make demo       scripted scenario: presence webhook, Bi-way message read, EventBridge events"
 	@echo "make test       unit, contract and integration tests"
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
-	@echo "make bench      cold start benchmark"
+	@echo "make bench      cold start, fan-out and callback benchmarks"
 	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
+	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
 
 $(VENV)/.installed: requirements-dev.txt layers/chatbridge/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +42,9 @@ install: $(VENV)/.installed node_modules/.installed
 
 dev: install
 	$(PY) -m local.dev
+
+demo: install
+	$(PY) -m local.demo
 
 test: install
 	$(PY) -m pytest
@@ -67,9 +72,15 @@ build: $(SAM_VENV)/.installed
 
 bench: install
 	$(PY) -m benchmarks.cold_start
+	$(PY) -m benchmarks.fanout
+	$(PY) -m benchmarks.callbacks
 
 api-key: $(VENV)/.installed
 	$(PY) -m local.api_key --name "$(NAME)"
+
+# After a deploy, once per Bi-way connection (AWS credentials from your profile).
+biway-callback: $(VENV)/.installed
+	$(PY) -m tools.biway_callback --api-url "$(API_URL)" --connection "$(or $(CONNECTION),default)"
 
 ci: lint validate test build
 

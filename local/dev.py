@@ -47,6 +47,8 @@ def banner(stack: LocalStack) -> str:
         f"  DynamoDB     {stack.dynamodb_backend} at {stack.dynamodb_endpoint}   table {stack.table_name}",
         f"  Secrets      moto at {stack.secrets_endpoint}",
         f"  SmartRegion  simulator at {stack.simulator.url}   project {DEMO_PROJECT}, channel {DEMO_CHANNEL}",
+        f"  Smartico     simulator at {stack.smartico.url}   Imbee simulator at {stack.imbee.url}",
+        f"  Bi-way       simulator at {stack.biway.url}   callbacks to {stack.api_url}/v1/callbacks/biway/<token>",
         f"  Demo API key {stack.api_key}   (also in local/.demo-api-key)",
         "",
         "From the repository root:",

@@ -24,8 +24,18 @@ import boto3
 
 from local.dev_server import DevServer, configured_port, ensure_import_paths
 from local.dynamodb_local import DynamoDBLocal, DynamoDBLocalStartError, jar_installed, java_available
+from local.events_pipeline import LOCAL_EVENT_BUS, EventsPipeline
 from local.moto_backend import MotoServer
+from local.simulators.biway import DEMO_API_KEY as BIWAY_DEMO_API_KEY
+from local.simulators.biway import BiwaySimulator
+from local.simulators.imbee import DEMO_AUTH as IMBEE_DEMO_AUTH
+from local.simulators.imbee import DEMO_CORPORATE_TOKEN as IMBEE_DEMO_CORPORATE_TOKEN
+from local.simulators.imbee import ImbeeSimulator
+from local.simulators.smartico import DEMO_HOSTNAME as SMARTICO_DEMO_HOSTNAME
+from local.simulators.smartico import SmarticoSimulator
 from local.simulators.smartregion import DEMO_API_KEY, DEMO_CHANNEL, DEMO_PROJECT, SmartRegionSimulator, demo_projects
+from local.simulators.watbot import DEMO_TOKEN as WATBOT_DEMO_TOKEN
+from local.simulators.watbot import WatbotSimulator, seed_demo_contacts
 from local.template import create_table, load_template
 
 log = logging.getLogger(__name__)
@@ -34,6 +44,8 @@ DEFAULT_TABLE_NAME = "chatbridge-local"
 REGION = "eu-west-1"
 SECRETS_PREFIX = "chatbridge"
 DEMO_KEY_NAME = "demo"
+# The key sealing provider-issued credentials, created in moto's KMS (template.yaml: CredentialsKey).
+CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials"
 FORCE_MOTO_ENV = "CHATBRIDGE_FORCE_MOTO"
 # Unset while the stack runs: with the dummy keys above, a profile or session token from the
 # developer's shell could otherwise mix real credentials into local calls.
@@ -97,7 +109,15 @@ class LocalStack:
         self.moto = MotoServer()
         self.dynamodb_local: DynamoDBLocal | None = None
         self.simulator = SmartRegionSimulator(demo_projects())
+        # Watbot's own limit (2 requests/s per token), as the client expects it
+        self.watbot = WatbotSimulator({WATBOT_DEMO_TOKEN})
+        self.smartico = SmarticoSimulator()
+        self.imbee = ImbeeSimulator()
+        # state changes a second after a creation: slow enough to watch, fast enough to wait for
+        self.biway = BiwaySimulator(state_delay=1.0)
         self.dev_server: DevServer | None = None
+        # stream poller -> events processor -> EventBridge (moto), with the dead-letter queue
+        self.events: EventsPipeline | None = None
         self.dynamodb_backend = ""  # "DynamoDB Local" or "moto"
         self.dynamodb_endpoint = ""
         self.secrets_endpoint = ""
@@ -118,16 +138,29 @@ class LocalStack:
             reset_layer_caches()
             self._seed()
             self.dev_server = DevServer(port=self.api_port).start()
+            self.events = EventsPipeline(REGION, self.dynamodb_endpoint, self.secrets_endpoint, self.table_name).start()
+            self.simulator.webhook_url = self.callback_url("smartregion")
+            self._register_biway_callback()
         except BaseException:
             self.stop()
             raise
         return self
 
+    def callback_url(self, provider: str) -> str:
+        """The webhook URL a provider is given: the route plus the provider's token."""
+        return f"{self.api_url}/v1/callbacks/{provider}/{self.callback_tokens[provider]}"
+
     def stop(self) -> None:
+        if self.events is not None:
+            self.events.stop()
+            self.events = None
         if self.dev_server is not None:
             self.dev_server.stop()
             self.dev_server = None
         self.simulator.stop()
+        self.watbot.stop()
+        for provider_simulator in (self.smartico, self.imbee, self.biway):
+            provider_simulator.stop()
         if self.dynamodb_local is not None:
             self.dynamodb_local.stop()
             self.dynamodb_local = None
@@ -153,6 +186,10 @@ class LocalStack:
             log.warning("DynamoDB Local not used (%s): falling back to moto for DynamoDB", reason)
             self.dynamodb_backend, self.dynamodb_endpoint = "moto", self.secrets_endpoint
         self.simulator.start()
+        self.watbot.start()
+        seed_demo_contacts(self.watbot)
+        for provider_simulator in (self.smartico, self.imbee, self.biway):
+            provider_simulator.start()
 
     def _start_dynamodb_local(self) -> str:
         """'' once running, else why not (e.g. a JRE older than the 17 that DynamoDB Local needs)."""
@@ -183,6 +220,11 @@ class LocalStack:
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
             # botocore derives the name from the service id "Secrets Manager", hence the underscore.
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
+            "AWS_ENDPOINT_URL_KMS": self.secrets_endpoint,
+            "CREDENTIALS_KEY_ID": CREDENTIALS_KEY_ALIAS,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
+            "AWS_ENDPOINT_URL_SQS": self.secrets_endpoint,
+            "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
             "TABLE_NAME": self.table_name,
             "SECRETS_PREFIX": SECRETS_PREFIX,
             "POWERTOOLS_SERVICE_NAME": "chatbridge",
@@ -221,7 +263,41 @@ class LocalStack:
             },
         )
         self._put_secret(f"{SECRETS_PREFIX}/callbacks", self.callback_tokens)
+        self._put_secret(
+            f"{SECRETS_PREFIX}/watbot/default", {"api_token": WATBOT_DEMO_TOKEN, "base_url": self.watbot.url}
+        )
+        self._seed_registration_providers()
         self.api_key = self._issue_demo_key()
+
+    def _seed_registration_providers(self) -> None:
+        """Smartico, Imbee and Bi-way connections on their simulators, and the credentials key."""
+        kms = boto3.client(
+            "kms",
+            endpoint_url=self.secrets_endpoint,
+            region_name=REGION,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+        key_id = kms.create_key(Description="chatbridge local credentials key")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=key_id)
+        self._put_secret(
+            f"{SECRETS_PREFIX}/smartico/default", {"hostname": SMARTICO_DEMO_HOSTNAME, "base_url": self.smartico.url}
+        )
+        self._put_secret(
+            f"{SECRETS_PREFIX}/imbee/default",
+            {"auth": IMBEE_DEMO_AUTH, "corporate_token": IMBEE_DEMO_CORPORATE_TOKEN, "base_url": self.imbee.url},
+        )
+        self._put_secret(f"{SECRETS_PREFIX}/biway/default", {"api_key": BIWAY_DEMO_API_KEY, "base_url": self.biway.url})
+
+    def _register_biway_callback(self) -> None:
+        """What an operator runs after a deploy (tools/biway_callback.py), against the simulator."""
+        from tools.biway_callback import register
+
+        register(
+            self.api_url,
+            secrets_prefix=SECRETS_PREFIX,
+            secretsmanager=_boto_client("secretsmanager", self.secrets_endpoint),
+        )
 
     def _put_secret(self, name: str, value: dict[str, str]) -> None:
         _boto_client("secretsmanager", self.secrets_endpoint).create_secret(Name=name, SecretString=json.dumps(value))

@@ -14,10 +14,14 @@ from chatbridge.routes import meta
 
 @cache
 def every_route() -> APIGatewayHttpResolver:
-    from chatbridge.models.registrations import REGISTRATION_PROVIDERS
-    from chatbridge.routes import registrations
+    from chatbridge.models.messaging import ALL_MESSAGING_PROVIDERS
+    from chatbridge.models.registrations import REGISTRATION_BODY_TAGS
+    from chatbridge.routes import callbacks, contacts, events, messaging, registrations
 
-    described = build_app([registrations.router], provider_tags=REGISTRATION_PROVIDERS)
+    described = build_app(
+        [registrations.router, callbacks.router, events.router, messaging.router, contacts.router],
+        provider_tags=(*REGISTRATION_BODY_TAGS, *ALL_MESSAGING_PROVIDERS),
+    )
     meta.install(described, every_route)
     return described
 

@@ -1,8 +1,8 @@
 """Registrations function: POST /v1/registrations, GET /v1/registrations[/{id}]."""
 
 from chatbridge.api import build_app, lambda_handler_for
-from chatbridge.models.registrations import REGISTRATION_PROVIDERS
+from chatbridge.models.registrations import REGISTRATION_BODY_TAGS
 from chatbridge.routes.registrations import router
 
-app = build_app([router], provider_tags=REGISTRATION_PROVIDERS)
+app = build_app([router], provider_tags=REGISTRATION_BODY_TAGS)
 lambda_handler = lambda_handler_for(app)

@@ -18,8 +18,12 @@ import argparse
 import json
 import logging
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, NamedTuple, TypedDict
@@ -88,6 +92,9 @@ class SmartRegionSimulator:
         self._thread: threading.Thread | None = None
         self.requests: list[RecordedRequest] = []
         self.users: dict[UserKey, RegisteredUser] = {}
+        # The channel's WebHook: where presence events go (the local stack points it at the API).
+        self.webhook_url: str | None = None
+        self.webhook_deliveries: list[tuple[dict[str, Any], int]] = []
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -143,6 +150,45 @@ class SmartRegionSimulator:
             self._delays.clear()
             self.requests.clear()
             self.users.clear()
+            self.webhook_deliveries.clear()
+
+    # -- presence webhooks -----------------------------------------------------------------------
+
+    def report_presence(
+        self,
+        user_id: str,
+        event: str = "connection",
+        *,
+        at: datetime | None = None,
+        url: str | None = None,
+        attempts: int = 3,
+    ) -> int:
+        """POST a presence event about a registered user to the WebHook; the final HTTP status.
+
+        The document says only that events (detection, connection, disconnection of registered users)
+        are POSTed as JSON; this body is our assumption: `event`, `user_id`, `channel_id`,
+        `project_id` and `time`, no event id (so the receiver dedupes on the body's hash). Delivery is
+        retried on 5xx and connection errors, as webhook senders do.
+        """
+        target = url or self.webhook_url
+        if not target:
+            raise RuntimeError("no webhook_url is configured")
+        with self._lock:
+            registered = [key for key in self.users if key[2] == user_id]
+        if not registered:
+            raise LookupError(f"{user_id} is not registered: SmartRegion reports only registered users")
+        project_id, channel_id, _ = registered[0]
+        body = {
+            "event": event,
+            "user_id": user_id,
+            "channel_id": channel_id,
+            "project_id": project_id,
+            "time": (at or datetime.now(UTC)).isoformat().replace("+00:00", "Z"),
+        }
+        status = _post_json(target, body, attempts)
+        with self._lock:
+            self.webhook_deliveries.append((body, status))
+        return status
 
     # -- protocol ------------------------------------------------------------------------------
 
@@ -202,6 +248,24 @@ class SmartRegionSimulator:
                 user.user_field = body["user_field"]
             user.updates += 1
             return Answer(200, {"status": "updated"})
+
+
+def _post_json(url: str, body: dict[str, Any], attempts: int) -> int:
+    payload = json.dumps(body).encode("utf-8")
+    status = 0
+    for attempt in range(1, attempts + 1):
+        request = urllib.request.Request(url, data=payload, method="POST", headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as refused:
+            status = refused.code
+            if status < 500:
+                return status
+        except OSError as exc:
+            log.warning("smartregion-sim webhook delivery failed (%s)", exc)
+        time.sleep(0.2 * attempt)
+    return status
 
 
 def _parsed_for_record(raw_body: bytes) -> Any:

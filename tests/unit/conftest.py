@@ -12,7 +12,12 @@ from moto import mock_aws
 from pytest_socket import disable_socket, enable_socket
 
 from chatbridge.providers.base import RetryPolicy, http_pool
+from local.simulators.biway import BiwaySimulator
+from local.simulators.imbee import ImbeeSimulator
+from local.simulators.smartico import SmarticoSimulator
+from local.simulators.watbot import WatbotSimulator, seed_demo_contacts
 from local.template import create_table
+from tests.simulated import SimulatorFake
 from tests.support import FakeLambdaContext, FakeSmartRegion, ProviderFakes
 
 SMARTREGION_SECRET = {
@@ -21,10 +26,23 @@ SMARTREGION_SECRET = {
     "channel_id": "chan-1",
     "base_url": "https://smartregion.test",
 }
+# Webhook tokens (`chatbridge/callbacks`); the events/callbacks files carry these in their paths.
+CALLBACK_TOKENS = {"smartregion": "sr-callback-token-for-tests", "biway": "bw-callback-token-for-tests"}
 # Secret name -> value, created in every mocked account. Each provider adds its connection here.
 CONNECTION_SECRETS: dict[str, dict[str, Any]] = {
     "chatbridge/smartregion/default": SMARTREGION_SECRET,
+    "chatbridge/callbacks": CALLBACK_TOKENS,
+    "chatbridge/watbot/default": {"api_token": "wb-test-token", "base_url": "https://watbot.test"},
+    "chatbridge/smartico/default": {"hostname": "aff.smartico.test", "base_url": "https://smartico.test"},
+    "chatbridge/imbee/default": {
+        "auth": "imbee-test-auth",
+        "corporate_token": "imbee-test-corporate-token",
+        "base_url": "https://imbee.test",
+    },
+    "chatbridge/biway/default": {"api_key": "biway-test-key", "base_url": "https://biway.test"},
 }
+# The KMS key sealing provider-issued credentials (template.yaml CredentialsKey), by alias.
+CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials-test"
 
 
 @pytest.fixture(autouse=True)
@@ -42,21 +60,33 @@ def _instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def aws() -> Iterator[None]:
-    """A mocked account with the table of template.yaml and a SmartRegion connection secret."""
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A mocked account with the table of template.yaml, the connection secrets and the credentials key."""
     with mock_aws():
         create_table(boto3.client("dynamodb"), "chatbridge-test")
         secretsmanager = boto3.client("secretsmanager")
         for name, value in CONNECTION_SECRETS.items():
             secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
+        kms = boto3.client("kms")
+        kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        monkeypatch.setenv("CREDENTIALS_KEY_ID", CREDENTIALS_KEY_ALIAS)
         yield
 
 
 @pytest.fixture
-def providers(aws: None) -> ProviderFakes:
+def providers(aws: None, monkeypatch: pytest.MonkeyPatch) -> ProviderFakes:
     """Every provider fake, reached through one MockTransport routing on the request's host."""
     fakes = ProviderFakes()
     fakes.add("smartregion.test", FakeSmartRegion(api_key=SMARTREGION_SECRET["api_key"]))
+    # Rate limits are tested on their own (test_ratelimit.py); here they would only slow tests down.
+    monkeypatch.setenv("RATE_LIMIT_WATBOT", "0")
+    watbot = WatbotSimulator({"wb-test-token"}, rate_limit=None)
+    seed_demo_contacts(watbot)  # contacts 1, 2 and 3, which events/contacts/ name
+    fakes.add("watbot.test", SimulatorFake(watbot))
+    fakes.add("smartico.test", SimulatorFake(SmarticoSimulator(["aff.smartico.test"])))
+    fakes.add("imbee.test", SimulatorFake(ImbeeSimulator("imbee-test-auth", "imbee-test-corporate-token")))
+    # `take_callbacks()` hands over what the served simulator would post to the callback URL
+    fakes.add("biway.test", SimulatorFake(BiwaySimulator({"biway-test-key": frozenset({"partner", "user"})})))
     http_pool.reset(fakes.transport())
     return fakes
 

@@ -17,7 +17,8 @@ from local.template import functions, http_routes
 from tests.support import EVENTS_DIR, body_of, load_event
 
 MANIFESTS = sorted(EVENTS_DIR.glob("*/_expected.json"))
-NON_API_EVENTS = {"authorizer/request.json"}
+# Not API Gateway events: each has its own test (test_auth, test_events_processor).
+NON_API_EVENTS = {"authorizer/request.json", "events_processor/new_event.json"}
 
 
 def manifest(path: Any) -> dict[str, Any]:

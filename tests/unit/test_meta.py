@@ -18,7 +18,7 @@ def test_openapi_documents_the_registration_variants_and_problems(context) -> No
     document = body_of(get("/v1/openapi.json", context))
 
     post = document["paths"]["/v1/registrations"]["post"]
-    schema_ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema_ref = post["requestBody"]["content"]["application/json"]["schema"]["oneOf"][0]["$ref"]
     variant = document["components"]["schemas"][schema_ref.rsplit("/", 1)[1]]
     assert variant["properties"]["provider"]["const"] == "smartregion"
     assert set(variant["required"]) == {"provider", "user_id", "payload"}

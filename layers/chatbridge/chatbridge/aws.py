@@ -27,6 +27,27 @@ def dynamodb_client() -> DynamoDBClient:
     return client  # type: ignore[no-any-return]
 
 
+@cache
+def kms_client() -> Any:
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("kms", config=config)
+
+
+@cache
+def events_client() -> Any:
+    """EventBridge, for the events processor (AWS_ENDPOINT_URL_EVENTBRIDGE points it at moto locally)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("events", config=config)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between cases)."""
     dynamodb_client.cache_clear()
+    events_client.cache_clear()
+    kms_client.cache_clear()

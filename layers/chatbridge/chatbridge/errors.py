@@ -41,6 +41,12 @@ class BadRequestError(ChatbridgeError):
     status, kind, title = 400, "bad-request", "Malformed request"
 
 
+class MalformedJsonError(BadRequestError):
+    """A body read by the route itself (not by request validation) that is not JSON."""
+
+    kind, title = "malformed-json", "Malformed JSON"
+
+
 class UnauthorizedError(ChatbridgeError):
     status, kind, title = 401, "unauthorized", "Missing or invalid API key"
 
@@ -73,6 +79,12 @@ class ProviderRejectedError(ChatbridgeError):
 
 class ProviderConflictError(ProviderRejectedError):
     status, kind, title = 409, "provider-conflict", "Provider reports a duplicate"
+
+
+class RateLimitedError(ChatbridgeError):
+    """Too many calls for one provider credential: our own client-side limit, or the provider's 429."""
+
+    status, kind, title = 429, "rate-limited", "Provider rate limit reached"
 
 
 class ProviderAuthError(ChatbridgeError):

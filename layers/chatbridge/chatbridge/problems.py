@@ -60,10 +60,28 @@ def _field_path(loc: tuple[Any, ...] | list[Any], body_tags: set[str]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header"}:
         parts = parts[1:]
-    # discriminated unions insert the tag ("smartregion") into the location: it is noise to a client
-    if parts and parts[0] in body_tags:
+    # discriminated unions insert their tags ("smartregion", or "biway.company" for a union nested
+    # in a variant) into the location: they are noise to a client
+    if len(parts) > 1 and f"{parts[0]}.{parts[1]}" in body_tags:
+        parts = parts[2:]
+    elif parts and parts[0] in body_tags:
         parts = parts[1:]
     return ".".join(parts) or "body"
+
+
+def _union_tag_issue(err: Any, body_tags: set[str]) -> FieldIssue:
+    """A missing or unknown discriminator (`provider`, `kind`) is reported on that field."""
+    if tuple(err.get("loc", ())) in ((), ("body",)) and not isinstance(err.get("input"), dict):
+        return FieldIssue(field="body", message="must be a JSON object")
+    # pydantic names a field discriminator `'kind'` and a function discriminator `provider()`
+    discriminator = str(err.get("ctx", {}).get("discriminator", "provider")).strip("'").removesuffix("()")
+    location = [*err.get("loc", ()), discriminator]
+    if err.get("type") == "union_tag_not_found":
+        message = f"field required: name the {discriminator}"
+    else:
+        expected = str(err.get("ctx", {}).get("expected_tags", "")).replace("'", "")
+        message = f"unknown {discriminator}; supported: {expected}"
+    return FieldIssue(field=_field_path(location, body_tags), message=message)
 
 
 def from_validation_error(exc: RequestValidationError, body_tags: set[str]) -> Response[str]:
@@ -74,14 +92,12 @@ def from_validation_error(exc: RequestValidationError, body_tags: set[str]) -> R
     issues = []
     for err in raw:
         message = str(err.get("msg", "invalid"))
-        if err.get("type") == "union_tag_invalid":
-            expected = err.get("ctx", {}).get("expected_tags", "")
-            message = f"unknown provider; supported: {expected}".replace("'", "")
-        elif err.get("type") == "literal_error" and tuple(err.get("loc", ()))[-1:] == ("provider",):
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            issues.append(_union_tag_issue(err, body_tags))
+            continue
+        if err.get("type") == "literal_error" and tuple(err.get("loc", ()))[-1:] == ("provider",):
             expected = err.get("ctx", {}).get("expected", "")
             message = f"unknown provider; supported: {expected}".replace("'", "")
-        elif err.get("type") == "union_tag_not_found":
-            message = "field required: name the provider"
         issues.append(FieldIssue(field=_field_path(err.get("loc", ()), body_tags), message=message))
     logger.info("request failed validation", extra={"fields": [i.field for i in issues]})
     return problem_response(

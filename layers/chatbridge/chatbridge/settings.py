@@ -15,6 +15,8 @@ class Settings(BaseModel):
     secrets_prefix: str = Field(default="chatbridge", min_length=1)
     event_bus_name: str | None = None
     service_name: str = "chatbridge"
+    # KMS key sealing provider-issued credentials (Imbee users); only the functions that handle them need it.
+    credentials_key_id: str | None = None
 
 
 @cache
@@ -25,6 +27,7 @@ def get_settings() -> Settings:
             secrets_prefix=os.environ.get("SECRETS_PREFIX", "chatbridge"),
             event_bus_name=os.environ.get("EVENT_BUS_NAME") or None,
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "chatbridge"),
+            credentials_key_id=os.environ.get("CREDENTIALS_KEY_ID") or None,
         )
     except ValidationError as exc:
         fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors())

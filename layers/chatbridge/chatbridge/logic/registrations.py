@@ -23,7 +23,12 @@ class Registrar(Protocol):
 
 
 # Imported on first use so a cold start loads only the provider it serves.
-_REGISTRAR_MODULES = {"smartregion": "chatbridge.logic.smartregion"}
+_REGISTRAR_MODULES = {
+    "smartregion": "chatbridge.logic.smartregion",
+    "smartico": "chatbridge.logic.smartico",
+    "imbee": "chatbridge.logic.imbee",
+    "biway": "chatbridge.logic.biway",
+}
 
 
 def _registrar_for(provider: str) -> Registrar:
@@ -33,7 +38,9 @@ def _registrar_for(provider: str) -> Registrar:
 
 
 def to_resource(item: RegistrationItem) -> Registration:
-    return Registration.model_validate(item.model_dump())
+    # presence is excluded from item dumps (see RegistrationItem), so it is passed on explicitly
+    presence = item.presence.model_dump() if item.presence else None
+    return Registration.model_validate({**item.model_dump(), "presence": presence})
 
 
 def create_registration(

@@ -13,6 +13,7 @@ import httpx
 
 from chatbridge.errors import ProviderTimeoutError, ProviderUnavailableError
 from chatbridge.observability import logger, record_provider_call
+from chatbridge.providers.ratelimit import RateLimit, throttle_for
 
 
 def provider_timeout() -> httpx.Timeout:
@@ -79,15 +80,20 @@ class ProviderClient:
 
     provider: ClassVar[str]
     retry_policy: ClassVar[RetryPolicy] = RetryPolicy()
+    # The provider's documented limit per credential; None where it publishes none.
+    rate_limit: ClassVar[RateLimit | None] = None
 
-    def __init__(self, http: httpx.Client) -> None:
+    def __init__(self, http: httpx.Client, *, credential: str | None = None) -> None:
+        """`credential` names the bucket of `rate_limit` (calls made with one credential share it)."""
         self._http = http
+        self._throttle = throttle_for(self.provider, credential, self.rate_limit)
 
     def send(self, request: httpx.Request, *, operation: str, safe_to_repeat: bool) -> httpx.Response:
         policy = self.retry_policy
         attempt = 0
         while True:
             attempt += 1
+            self._throttle.acquire(self.provider)
             started = time.perf_counter()
             try:
                 response = self._http.send(request)

@@ -15,6 +15,7 @@ from chatbridge.models.registrations import (
     Registration,
     RegistrationPage,
     RegistrationRequest,
+    registration_examples,
 )
 from chatbridge.routes.responses import problems
 
@@ -33,7 +34,16 @@ IdempotencyKey = Annotated[
 @router.post(
     "/v1/registrations",
     summary="Register a user at a provider",
-    description="SmartRegion: registers a bot user (201) or updates it (200).",
+    description=(
+        "One body per provider, chosen by `provider` (and by `kind` for Bi-way).\n\n"
+        "- **smartregion**: registers a bot user (201) or updates it (200).\n"
+        "- **smartico**: registers an affiliate (201); `pending_approval` unless `manager_id` is given "
+        "(`approved`). Duplicate username or e-mail: 409. The password is never stored or returned.\n"
+        "- **imbee**: creates an external user (201), or 200 when Imbee says it was `previously_registered`. "
+        "The user's `pass` and `apikey` are stored encrypted and never returned.\n"
+        "- **biway**: `kind` `company` or `account` (partner connection) or `tester` (user connection); "
+        "201 with status `pending_verification` until Bi-way's callback says otherwise."
+    ),
     tags=["registrations"],
     responses={
         201: {"description": "Registered", "content": {"application/json": {"model": Registration}}},
@@ -42,7 +52,7 @@ IdempotencyKey = Annotated[
     },
 )
 def create_registration(
-    request: Annotated[RegistrationRequest, Body()],
+    request: Annotated[RegistrationRequest, Body(openapi_examples=registration_examples())],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Registration]:
     caller = str(caller_of(router.current_event.raw_event).get("key_id", "anonymous"))

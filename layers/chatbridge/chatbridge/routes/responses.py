@@ -13,6 +13,7 @@ _DESCRIPTIONS = {
     409: "Duplicate at the provider, or the same Idempotency-Key is in progress",
     413: "Body larger than 256 KiB",
     422: "Validation failed, or the provider rejected the input",
+    429: "Too many calls for this provider connection (its rate limit); retry after a few seconds",
     502: "Provider refused our credentials or is unavailable",
     504: "Provider did not answer in time",
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Protocol
 
-from chatbridge.store.items import ApiKeyItem, RegistrationItem
+from chatbridge.store.items import ApiKeyItem, PresenceItem, RegistrationItem, SealedCredentialsItem
 
 
 class RegistrationStore(Protocol):
@@ -19,6 +19,24 @@ class RegistrationStore(Protocol):
         self, provider: str, user_id: str, limit: int, next_token: str | None
     ) -> tuple[list[RegistrationItem], str | None]: ...
 
+    def find_registration_by_provider_ref(self, provider: str, provider_ref: str) -> RegistrationItem | None:
+        """The registration the provider knows as `provider_ref` (what its callbacks name)."""
+        ...
+
+    def apply_presence(self, registration_id: str, presence: PresenceItem) -> bool:
+        """Record a presence newer than the stored one; False if older, the same, or no such registration."""
+        ...
+
+    def apply_verification_status(self, registration_id: str, status: str, version: str) -> bool:
+        """Set the status a provider reported if `version` is newer than the last applied; False otherwise."""
+        ...
+
+
+class CredentialStore(Protocol):
+    def save_credentials(self, item: SealedCredentialsItem) -> None: ...
+
+    def get_credentials(self, registration_id: str) -> SealedCredentialsItem | None: ...
+
 
 class ApiKeyStore(Protocol):
     def put_api_key(self, item: ApiKeyItem) -> None: ...
@@ -26,7 +44,7 @@ class ApiKeyStore(Protocol):
     def get_api_key(self, key_hash: str) -> ApiKeyItem | None: ...
 
 
-class Store(RegistrationStore, ApiKeyStore, Protocol):
+class Store(RegistrationStore, CredentialStore, ApiKeyStore, Protocol):
     pass
 
 

@@ -10,8 +10,15 @@ from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from chatbridge.clock import utc_now
 from chatbridge.errors import BadRequestError, FieldIssue
-from chatbridge.store.items import ApiKeyItem, RegistrationItem
+from chatbridge.store.items import (
+    ApiKeyItem,
+    PresenceItem,
+    RegistrationItem,
+    RegistrationRefItem,
+    SealedCredentialsItem,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -78,6 +85,12 @@ class DynamoStore:
 
     # registrations -------------------------------------------------------------------------
     def save_registration(self, item: RegistrationItem) -> RegistrationItem:
+        if item.provider_ref:
+            # Written first: a pointer to a registration that failed to save finds nothing, while a
+            # registration without its pointer would miss the provider's callbacks.
+            self._put_registration_ref(
+                RegistrationRefItem(provider=item.provider, provider_ref=item.provider_ref, registration_id=item.id)
+            )
         values = _plain({**item.model_dump(mode="json"), **item.keys()})
         for key_name in ("pk", "sk", "created_at"):
             values.pop(key_name)
@@ -125,6 +138,69 @@ class DynamoStore:
         response = self._client.query(**query)
         items = [RegistrationItem.model_validate(from_attributes(i)) for i in response.get("Items", [])]
         return items, encode_token(response.get("LastEvaluatedKey"))
+
+    def find_registration_by_provider_ref(self, provider: str, provider_ref: str) -> RegistrationItem | None:
+        key = to_attributes(RegistrationRefItem.key(provider, provider_ref))
+        pointer = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
+        if not pointer:
+            return None
+        return self.get_registration(RegistrationRefItem.model_validate(from_attributes(pointer)).registration_id)
+
+    def _put_registration_ref(self, ref: RegistrationRefItem) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_attributes({**ref.model_dump(mode="json"), **ref.key(ref.provider, ref.provider_ref)}),
+        )
+
+    # state reported by provider events (written by the events processor) ----------------------
+    def apply_presence(self, registration_id: str, presence: PresenceItem) -> bool:
+        return self._update_registration_if_newer(
+            registration_id,
+            "SET #presence = :presence, updated_at = :now",
+            "attribute_not_exists(#presence) OR #presence.#version < :version",
+            {"#presence": "presence", "#version": "version"},
+            {":presence": presence.model_dump(mode="json"), ":version": presence.version},
+        )
+
+    def apply_verification_status(self, registration_id: str, status: str, version: str) -> bool:
+        return self._update_registration_if_newer(
+            registration_id,
+            "SET #status = :status, status_version = :version, updated_at = :now",
+            "attribute_not_exists(status_version) OR status_version < :version",
+            {"#status": "status"},
+            {":status": status, ":version": version},
+        )
+
+    def _update_registration_if_newer(
+        self, registration_id: str, expression: str, newer: str, names: dict[str, str], values: dict[str, Any]
+    ) -> bool:
+        """One conditional update: an older or repeated event fails the condition and changes nothing."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_attributes(RegistrationItem.key(registration_id)),
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(pk) AND ({newer})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=to_attributes({**values, ":now": utc_now().isoformat()}),
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    # provider-issued credentials (encrypted before they get here) ------------------------------
+    def save_credentials(self, item: SealedCredentialsItem) -> None:
+        self._client.put_item(
+            TableName=self._table,
+            Item=to_attributes({**item.model_dump(mode="json"), **item.key(item.registration_id)}),
+        )
+
+    def get_credentials(self, registration_id: str) -> SealedCredentialsItem | None:
+        response = self._client.get_item(
+            TableName=self._table, Key=to_attributes(SealedCredentialsItem.key(registration_id)), ConsistentRead=True
+        )
+        item = response.get("Item")
+        return SealedCredentialsItem.model_validate(from_attributes(item)) if item else None
 
     # API keys --------------------------------------------------------------------------------
     def put_api_key(self, item: ApiKeyItem) -> None:

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainSerializer
+
+
+class PresenceItem(BaseModel):
+    """Where SmartRegion last reported a registered user (detected, connected, disconnected)."""
+
+    state: str
+    last_seen_at: datetime
+    event_id: str
+    version: str = Field(description="`<sortable time>#<event id>`: a newer event has a greater version")
 
 
 class RegistrationItem(BaseModel):
@@ -18,6 +27,9 @@ class RegistrationItem(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
+    # Kept by the events processor with conditional updates; excluded from dumps so that
+    # save_registration (a re-registration) neither overwrites nor removes it.
+    presence: PresenceItem | None = Field(default=None, exclude=True)
 
     @staticmethod
     def key(registration_id: str) -> dict[str, str]:
@@ -35,6 +47,35 @@ class RegistrationItem(BaseModel):
         }
 
 
+class RegistrationRefItem(BaseModel):
+    """Pointer from a provider's own id to our registration: callbacks name only the provider's id."""
+
+    provider: str
+    provider_ref: str
+    registration_id: str
+
+    @staticmethod
+    def key(provider: str, provider_ref: str) -> dict[str, str]:
+        return {"pk": f"REGREF#{provider}#{provider_ref}", "sk": "REGREF"}
+
+
+class SealedCredentialsItem(BaseModel):
+    """Credentials a provider issued for a registration (Imbee's user pass and apikey), KMS-encrypted.
+
+    An item of its own, not a field of the registration: no read of a registration can return them.
+    """
+
+    registration_id: str
+    provider: str
+    ciphertext: str = Field(description="base64 of the KMS ciphertext blob")
+    key_id: str = Field(description="ARN of the KMS key that encrypted it")
+    updated_at: datetime
+
+    @staticmethod
+    def key(registration_id: str) -> dict[str, str]:
+        return {"pk": f"REGCRED#{registration_id}", "sk": "REGCRED"}
+
+
 class ApiKeyItem(BaseModel):
     key_hash: str
     key_id: str
@@ -45,3 +86,74 @@ class ApiKeyItem(BaseModel):
     @staticmethod
     def key(key_hash: str) -> dict[str, str]:
         return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
+
+
+# -- messages (B: Messaging) ---------------------------------------------------------------------
+# A message, broadcast, chat, chat token, template or agent is one item `MSG#<id>|MSG` holding its
+# status and status history; per-recipient statuses of a multi-recipient send are items
+# `MSG#<id>|RCPT#<recipient>` beside it (one Query on the pk reads them, no Scan); the pointer
+# `MSGREF#<provider>#<provider_ref>|MSGREF` leads a provider callback to the message.
+RECIPIENT_SK_PREFIX = "RCPT#"
+
+
+def sortable_time(value: datetime) -> str:
+    """Fixed-width UTC ISO 8601: conditions compare instants by comparing these strings."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+SortableTime = Annotated[datetime, PlainSerializer(sortable_time, return_type=str)]
+
+
+class StatusChange(BaseModel):
+    status: str
+    at: SortableTime
+    event_id: str | None = None
+    recipient: str | None = None
+
+
+class MessageItem(BaseModel):
+    id: str
+    provider: str
+    connection: str
+    kind: str  # submit, conversation, broadcast, chat, chat_token, template, agent, access_token
+    status: str
+    status_at: SortableTime
+    provider_ref: str | None = None
+    recipients: int = 0
+    recipient: str | None = None
+    # True where callbacks about one recipient go to that recipient's item instead of the message
+    per_recipient: bool = False
+    details: dict[str, Any] = Field(default_factory=dict)
+    status_history: list[StatusChange] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def key(message_id: str) -> dict[str, str]:
+        return {"pk": f"MSG#{message_id}", "sk": "MSG"}
+
+
+class RecipientItem(BaseModel):
+    message_id: str
+    recipient: str
+    status: str
+    status_at: SortableTime
+    status_history: list[StatusChange] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def key(message_id: str, recipient: str) -> dict[str, str]:
+        return {"pk": f"MSG#{message_id}", "sk": f"{RECIPIENT_SK_PREFIX}{recipient}"}
+
+
+class MessageRefItem(BaseModel):
+    provider: str
+    provider_ref: str
+    message_id: str
+    per_recipient: bool = False
+
+    @staticmethod
+    def key(provider: str, provider_ref: str) -> dict[str, str]:
+        return {"pk": f"MSGREF#{provider}#{provider_ref}", "sk": "MSGREF"}

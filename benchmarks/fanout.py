@@ -1,0 +1,156 @@
+"""Fan-out benchmark: N Watbot tag updates through the provider layer vs. the documents' loop.
+
+    python -m benchmarks.fanout [--calls 500] [--latency 0.02] [--concurrency 16] [--rate 1000]
+
+Both runs hit the same Watbot simulator on 127.0.0.1, which adds `--latency` seconds to every answer
+(a stand-in for the provider's own processing and distance):
+
+- baseline: what the provider document's PHP examples do, a sequential loop that opens a new
+  connection for every call (`curl_init` ... `curl_close`), here `httpx.post` per call;
+- layer: `WatbotClient.attach_tag` (pooled keep-alive connections, retries, the client-side
+  token bucket) called from a bounded pool of `--concurrency` threads.
+
+Watbot's real limit is 2 requests/second per token, at which 500 calls take 250 s whatever the
+client does. To measure the client rather than the limit, the benchmark raises the limit to
+`--rate` requests/second on the simulator and in the client alike (RATE_LIMIT_WATBOT), so the
+token bucket still paces the calls and the simulator still refuses any excess with 429. Both runs
+must end with every call answered 200 and no 429.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token"
+TARGET_RATIO = 10.0
+DEMO_CONTACTS = [1, 2, 3]  # what the simulator seeds at start
+
+
+def _layer_on_path() -> None:
+    layer = str(ROOT / "layers" / "chatbridge")
+    if layer not in sys.path:
+        sys.path.insert(0, layer)
+
+
+def baseline(base_url: str, contacts: list[int], calls: int) -> float:
+    # One client (its set-up is not what is measured) that keeps no connection alive: every call
+    # connects anew, as curl_init/curl_close per call does.
+    started = time.perf_counter()
+    with httpx.Client(limits=httpx.Limits(max_keepalive_connections=0)) as client:
+        for n in range(calls):
+            response = client.post(
+                f"{base_url}/api/v1/attachTagToContact",
+                params={"api_token": TOKEN, "contact_id": contacts[n % len(contacts)], "name": f"baseline-{n}"},
+                headers={"Accept": "application/json"},
+            )
+            response.raise_for_status()
+    return time.perf_counter() - started
+
+
+def through_the_layer(base_url: str, contacts: list[int], calls: int, concurrency: int) -> float:
+    _layer_on_path()
+    from pydantic import SecretStr
+
+    from chatbridge.providers.watbot import WatbotClient, WatbotConnection
+
+    client = WatbotClient(WatbotConnection(api_token=SecretStr(TOKEN), base_url=base_url))
+
+    def attach(n: int) -> None:
+        client.attach_tag(str(contacts[n % len(contacts)]), f"layer-{n}")
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        list(pool.map(attach, range(calls)))  # list() re-raises the first failure
+    return time.perf_counter() - started
+
+
+class SimulatorProcess:
+    """The Watbot simulator in a process of its own, so that it does not share the client's GIL."""
+
+    def __init__(self, rate: float, latency: float) -> None:
+        from local.ports import LOOPBACK, free_port
+
+        self.url = f"http://{LOOPBACK}:{free_port()}"
+        port = self.url.rsplit(":", 1)[1]
+        command = [sys.executable, "-m", "local.simulators.watbot", "--port", port, "--token", TOKEN]
+        command += ["--rate-limit", f"{rate:g}", "--latency", f"{latency:g}"]
+        self._process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> SimulatorProcess:
+        from local.ports import wait_for_port
+
+        host, port = self.url.removeprefix("http://").split(":")
+        wait_for_port(host, int(port), timeout=15)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=10)
+
+
+def tags_attached(base_url: str, contacts: list[int]) -> int:
+    total = 0
+    for contact in contacts:
+        answer = httpx.get(
+            f"{base_url}/api/v1/getContactTags",
+            params={"api_token": TOKEN, "contact_id": contact},
+            headers={"Accept": "application/json"},
+        )
+        answer.raise_for_status()
+        total += len(answer.json()["data"])
+        time.sleep(1 / 2)  # stay within any rate limit while counting
+    return total
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+    parser.add_argument("--calls", type=int, default=500)
+    parser.add_argument("--latency", type=float, default=0.020, help="seconds the simulator adds to each answer")
+    parser.add_argument("--concurrency", type=int, default=16, help="threads (the layer's pool holds 20 connections)")
+    parser.add_argument("--rate", type=float, default=1000.0, help="requests/s allowed by simulator and client alike")
+    args = parser.parse_args(argv)
+
+    os.environ["RATE_LIMIT_WATBOT"] = f"{args.rate:g}"
+
+    with SimulatorProcess(args.rate, args.latency) as simulator:
+        contacts = DEMO_CONTACTS
+        base_seconds = baseline(simulator.url, contacts, args.calls)
+        # The layer's per-call metrics are flushed as EMF lines on stdout every 100 calls: not output here.
+        with contextlib.redirect_stdout(io.StringIO()):
+            layer_seconds = through_the_layer(simulator.url, contacts, args.calls, args.concurrency)
+        attached = tags_attached(simulator.url, contacts)
+
+    ratio = base_seconds / layer_seconds
+    print(f"Fan-out: {args.calls} Watbot attachTagToContact calls, simulator latency {args.latency * 1000:.0f} ms,")
+    print(f"         rate limit {args.rate:g} req/s on the simulator and in the client (Watbot's real one: 2 req/s)")
+    print(
+        f"  baseline  sequential, new connection per call  {base_seconds:7.2f} s  "
+        f"{args.calls / base_seconds:7.1f} calls/s"
+    )
+    print(
+        f"  layer     {args.concurrency} threads, pooled, token bucket     {layer_seconds:7.2f} s  "
+        f"{args.calls / layer_seconds:7.1f} calls/s"
+    )
+    print(f"  ratio     {ratio:.1f}x faster (target {TARGET_RATIO:.0f}x)")
+    print(
+        f"  floor at {args.rate:g} req/s: {args.calls / args.rate:.2f} s; at Watbot's 2 req/s: {args.calls / 2:.0f} s"
+    )
+    if attached != 2 * args.calls:
+        print(f"  ERROR: {attached} distinct tags attached, {2 * args.calls} expected")
+        return 1
+    return 0 if ratio >= TARGET_RATIO else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,7 @@
+"""Contacts function (Watbot): GET /v1/contacts, a contact's tags and variables."""
+
+from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.routes.contacts import router
+
+app = build_app([router])
+lambda_handler = lambda_handler_for(app)

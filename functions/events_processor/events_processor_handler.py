@@ -1,0 +1,31 @@
+"""EventsProcessor function: new event items from the table's stream (the event source mapping
+filters on INSERTs of `entity = "event"`) are applied to registrations and messages, then published
+to EventBridge. Each record succeeds or fails alone: failures are reported per record
+(ReportBatchItemFailures), retried by Lambda, and sent to the dead-letter queue when retries run out.
+"""
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from chatbridge.logic.events import process_event
+from chatbridge.observability import logger, metrics, traced
+from chatbridge.store.events import event_from_image
+
+# A batch whose records all failed is still a partial response, not a function error: Lambda resumes
+# from the first failed record either way, and bisecting is kept for crashes and timeouts.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
+
+
+def record_handler(record: DynamoDBRecord) -> None:
+    process_event(event_from_image(record.raw_event["dynamodb"]["NewImage"]))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@traced
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,264 @@
+"""Provider events after ingestion: applying them to registrations and messages, publishing them,
+and listing the events of one registration or message.
+
+Applying is exactly-once in effect: every write is conditional on the event being newer than what
+is stored (time, then event id to break ties), so a redelivered, retried or late event changes
+nothing it should not. Publishing is at least once (EventBridge's own guarantee); the detail's `id`
+lets consumers dedupe.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from chatbridge.clock import utc_now
+from chatbridge.errors import FieldIssue, NotFoundError, ValidationFailedError
+from chatbridge.logic.provider_events import EventFacts, describe
+from chatbridge.models.events import BusEventDetail, Event, EventPage
+from chatbridge.observability import logger, metrics
+from chatbridge.store import RegistrationStore, get_store
+from chatbridge.store.events import EventItem, EventOutcome, EventStore, ProcessedEvent, get_event_store
+from chatbridge.store.items import PresenceItem, RegistrationItem
+
+if TYPE_CHECKING:
+    from chatbridge.eventbus import EventPublisher
+    from chatbridge.store.items import MessageItem
+    from chatbridge.store.messages import MessageRecord
+
+USER_LOOKUP_PAGE = 25
+
+
+class MessageStatusStore(Protocol):
+    """The part of the message store (chatbridge.store.messages) that events use."""
+
+    def get_message(
+        self, message_id: str, *, recipients_limit: int = 100, next_token: str | None = None
+    ) -> MessageRecord | None: ...
+
+    def find_message_by_provider_ref(self, provider: str, provider_ref: str) -> MessageItem | None: ...
+
+    def apply_status(  # noqa: PLR0917 - the message store's signature (a cross-team contract)
+        self,
+        provider: str,
+        provider_ref: str,
+        status: str,
+        occurred_at: datetime,
+        event_id: str,
+        recipient: str | None,
+    ) -> bool: ...
+
+
+def _message_store() -> MessageStatusStore:
+    from chatbridge.store.messages import get_message_store
+
+    return get_message_store()
+
+
+# -- processing --------------------------------------------------------------------------------
+
+
+def process_event(
+    item: EventItem,
+    *,
+    events: EventStore | None = None,
+    registrations: RegistrationStore | None = None,
+    messages: MessageStatusStore | None = None,
+    publisher: EventPublisher | None = None,
+) -> ProcessedEvent | None:
+    """Normalise, apply, publish, then mark processed; None when there was nothing left to do."""
+    events = events or get_event_store()
+    current = events.get_event(item.provider, item.dedupe_key)
+    if current is None or current.status == "processed":
+        # expired and deleted, or a redelivery of a record already handled (stream retries resume
+        # from the first failed record, so records after it come again)
+        return None
+    facts = describe(item.provider, json.loads(item.raw))
+    if not (facts.recognised and facts.subject_ref and facts.state and facts.detail_type):
+        result = ProcessedEvent(outcome="unrecognised", processed_at=utc_now())
+        events.mark_processed(item, result)
+        logger.info("unrecognised event kept", extra={"event_id": item.id, "provider": item.provider})
+        metrics.add_metric(name="events.unrecognised", unit=MetricUnit.Count, value=1)
+        return result
+    if facts.subject_kind == "message":
+        result = _apply_to_message(item, facts, messages or _message_store())
+    else:
+        result = _apply_to_registrations(item, facts, registrations or get_store())
+    if publisher is None:
+        from chatbridge.eventbus import get_publisher
+
+        publisher = get_publisher()
+    publisher.publish(facts.detail_type, bus_detail(item, facts, result))
+    events.mark_processed(item, result)
+    logger.info(
+        "event processed", extra={"event_id": item.id, "detail_type": facts.detail_type, "outcome": result.outcome}
+    )
+    metrics.add_metric(name=f"events.{result.outcome}", unit=MetricUnit.Count, value=1)
+    return result
+
+
+def _outcome(matched: int, changed: int) -> EventOutcome:
+    if not matched:
+        return "unmatched"
+    return "applied" if changed else "unchanged"
+
+
+def _apply_to_registrations(item: EventItem, facts: EventFacts, store: RegistrationStore) -> ProcessedEvent:
+    assert facts.subject_ref and facts.state  # checked by process_event
+    matched = list(_registrations_of(item.provider, facts, store))
+    changed = 0
+    for registration in matched:
+        if item.provider == "smartregion":
+            presence = PresenceItem(
+                state=facts.state, last_seen_at=item.effective_at, event_id=item.id, version=item.version
+            )
+            # already set by this event: an earlier attempt applied it, then failed to publish or mark
+            changed += store.apply_presence(registration.id, presence) or _set_by(registration.presence, item.id)
+        else:
+            changed += store.apply_verification_status(registration.id, facts.state, item.version)
+    return ProcessedEvent(
+        outcome=_outcome(len(matched), changed),
+        detail_type=facts.detail_type,
+        registration_ids=[r.id for r in matched],
+        processed_at=utc_now(),
+    )
+
+
+def _set_by(presence: PresenceItem | None, event_id: str) -> bool:
+    return presence is not None and presence.event_id == event_id
+
+
+def _registrations_of(provider: str, facts: EventFacts, store: RegistrationStore) -> Iterator[RegistrationItem]:
+    assert facts.subject_ref
+    if provider == "smartregion":
+        yield from (r for r in _registrations_of_user(store, facts.subject_ref) if _same_place(r, facts.facts))
+        return
+    found = store.find_registration_by_provider_ref(provider, facts.subject_ref)
+    if found is not None:
+        yield found
+
+
+def _registrations_of_user(store: RegistrationStore, user_id: str) -> Iterator[RegistrationItem]:
+    token: str | None = None
+    while True:
+        page, token = store.find_registrations("smartregion", user_id, USER_LOOKUP_PAGE, token)
+        yield from page
+        if not token:
+            return
+
+
+def _same_place(registration: RegistrationItem, facts: dict[str, str]) -> bool:
+    """A SmartRegion user id is unique per channel: where the event names a channel or project, match it."""
+    return all(facts.get(name) in (None, registration.details.get(name)) for name in ("channel_id", "project_id"))
+
+
+def _apply_to_message(item: EventItem, facts: EventFacts, store: MessageStatusStore) -> ProcessedEvent:
+    assert facts.subject_ref and facts.state
+    message = store.find_message_by_provider_ref(item.provider, facts.subject_ref)
+    if message is None:
+        return ProcessedEvent(outcome="unmatched", detail_type=facts.detail_type, processed_at=utc_now())
+    changed = store.apply_status(
+        item.provider,
+        facts.subject_ref,
+        facts.state,
+        item.effective_at,
+        item.id,
+        facts.facts.get("recipient"),
+    ) or any(change.event_id == item.id for change in message.status_history)
+    return ProcessedEvent(
+        outcome=_outcome(1, int(changed)),
+        detail_type=facts.detail_type,
+        message_id=message.id,
+        processed_at=utc_now(),
+    )
+
+
+def bus_detail(item: EventItem, facts: EventFacts, result: ProcessedEvent) -> BusEventDetail:
+    assert facts.state and facts.subject_ref and result.outcome != "unrecognised"
+    return BusEventDetail(
+        id=item.id,
+        provider=item.provider,
+        type=facts.event_type,
+        state=facts.state,
+        subject_ref=facts.subject_ref,
+        occurred_at=item.effective_at,
+        received_at=item.received_at,
+        outcome=result.outcome,
+        registration_ids=result.registration_ids,
+        message_id=result.message_id,
+        facts=facts.facts,
+    )
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+def to_resource(item: EventItem) -> Event:
+    data: Any = json.loads(item.raw)
+    facts = describe(item.provider, data)
+    return Event(
+        id=item.id,
+        provider=item.provider,
+        type=facts.event_type,
+        recognised=item.recognised,
+        detail_type=item.detail_type or facts.detail_type,
+        state=facts.state,
+        subject_ref=item.subject_ref,
+        occurred_at=item.occurred_at,
+        received_at=item.received_at,
+        status=item.status,
+        outcome=item.outcome,
+        registration_ids=item.registration_ids,
+        message_id=item.message_id,
+        facts=facts.facts,
+        data=data,
+    )
+
+
+def subject_of_registration(registration: RegistrationItem) -> tuple[str, str | None]:
+    """How the provider refers to a registration in its events."""
+    if registration.provider == "smartregion":
+        return registration.provider, registration.user_id
+    return registration.provider, registration.provider_ref
+
+
+def list_events(
+    *,
+    registration_id: str | None,
+    message_id: str | None,
+    limit: int,
+    next_token: str | None,
+    events: EventStore | None = None,
+    registrations: RegistrationStore | None = None,
+    messages: MessageStatusStore | None = None,
+) -> EventPage:
+    if bool(registration_id) == bool(message_id):
+        raise ValidationFailedError(
+            "Name exactly one subject: registration_id or message_id.",
+            errors=[FieldIssue(field="registration_id", message="give registration_id or message_id, not both")],
+        )
+    events = events or get_event_store()
+    registration: RegistrationItem | None = None
+    if registration_id:
+        registration = (registrations or get_store()).get_registration(registration_id)
+        if registration is None:
+            raise NotFoundError(f"No registration with id {registration_id}.", title="Registration not found")
+        subject = subject_of_registration(registration)
+    else:
+        assert message_id
+        record = (messages or _message_store()).get_message(message_id, recipients_limit=1)
+        if record is None:
+            raise NotFoundError(f"No message with id {message_id}.", title="Message not found")
+        subject = (record.message.provider, record.message.provider_ref)
+    provider, subject_ref = subject
+    if not subject_ref:
+        return EventPage(items=[])  # a resource the provider keeps no reference of gets no events
+    items, token = events.events_of_subject(provider, subject_ref, limit, next_token)
+    resources = [to_resource(i) for i in items]
+    if registration is not None and provider == "smartregion":
+        resources = [r for r in resources if _same_place(registration, r.facts)]
+    return EventPage(items=resources, next_token=token)

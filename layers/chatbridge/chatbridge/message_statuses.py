@@ -1,0 +1,65 @@
+"""The status vocabulary of messages, as data: provider states mapped to ours.
+
+Providers report states in their own words (Bi-way's callbacks are not even published, DESIGN
+section 7), so the mapping is a table to extend, not code to change. A state missing from the
+table is kept as the provider said it (lowercased) rather than dropped: the history stays true and
+the table can catch up.
+"""
+
+from __future__ import annotations
+
+# Ours, with the order they normally come in. The rank only breaks ties between two events that
+# carry the same instant: `read` then wins over `delivered`, whatever order they arrive in.
+STATUS_RANKS: dict[str, int] = {
+    "pending_verification": 0,
+    "accepted": 10,
+    "created": 10,
+    "active": 20,
+    "sent": 20,
+    "delivered": 30,
+    "read": 40,
+    "failed": 50,
+    "rejected": 50,
+    "expired": 50,
+}
+UNKNOWN_RANK = 5
+
+# provider -> its state (lowercased) -> ours
+PROVIDER_STATES: dict[str, dict[str, str]] = {
+    "biway": {
+        "pending_verification": "pending_verification",
+        "pending": "pending_verification",
+        "waiting_verification": "pending_verification",
+        "active": "active",
+        "activated": "active",
+        "verified": "active",
+        "accepted": "accepted",
+        "queued": "accepted",
+        "submitted": "accepted",
+        "sent": "sent",
+        "delivered": "delivered",
+        "displayed": "read",
+        "read": "read",
+        "failed": "failed",
+        "undelivered": "failed",
+        "error": "failed",
+        "rejected": "rejected",
+        "refused": "rejected",
+        "expired": "expired",
+    },
+    "imbee": {"created": "created", "read": "read", "expired": "expired"},
+    "watbot": {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"},
+}
+
+
+def our_status(provider: str, state: str) -> str:
+    """The status we store for `state` reported by `provider`; our own words map to themselves."""
+    word = state.strip().lower()
+    mapped = PROVIDER_STATES.get(provider, {}).get(word)
+    if mapped is not None:
+        return mapped
+    return word
+
+
+def rank_of(status: str) -> int:
+    return STATUS_RANKS.get(status, UNKNOWN_RANK)

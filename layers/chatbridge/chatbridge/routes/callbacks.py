@@ -1,0 +1,52 @@
+"""`POST /v1/callbacks/{provider}/{token}`: provider webhooks (public route; the token authenticates).
+
+The body is read here rather than by request validation: the token is checked first, so a caller
+without it learns nothing about what a body should look like, and the raw bytes are what dedupe hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from chatbridge.logic.callbacks import receive_callback
+from chatbridge.models.common import Problem
+from chatbridge.models.events import CALLBACK_REQUEST_BODY, CallbackReceipt
+from chatbridge.routes.responses import problems
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+
+@router.post(
+    "/v1/callbacks/<provider>/<token>",
+    summary="Receive a provider webhook",
+    description=(
+        "Give providers `<API>/v1/callbacks/<provider>/<token>` as their webhook URL (SmartRegion: the "
+        "WebHook of the channel; Bi-way: `POST /system/callback`). The token is the provider's entry in the "
+        "secret `chatbridge/callbacks`. Each delivery is stored once (deduplicated on the provider's event id, "
+        "else the body's SHA-256) and answered 200 at once; applying it and publishing it to EventBridge "
+        "happen right after, from the table's stream."
+    ),
+    tags=["callbacks"],
+    security=[],
+    responses={
+        200: {"description": "Stored, or already stored", "content": {"application/json": {"model": CallbackReceipt}}},
+        **problems(400, 413, 422),
+        401: {
+            "description": "Missing or wrong token in the callback URL",
+            "content": {"application/problem+json": {"model": Problem}},
+        },
+    },
+    openapi_extensions={"requestBody": CALLBACK_REQUEST_BODY},
+)
+def receive(
+    provider: Annotated[str, Path(max_length=32, description="smartregion or biway")],
+    token: Annotated[str, Path(max_length=512, description="The provider's callback token")],
+) -> CallbackReceipt:
+    event = router.current_event
+    body = event.body or ""
+    raw = base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8", "surrogatepass")
+    return receive_callback(provider, token, raw)

@@ -1,0 +1,33 @@
+"""`GET /v1/events`: the provider events of one registration or message."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from chatbridge.logic import events as logic
+from chatbridge.models.events import EventPage
+from chatbridge.routes.responses import problems
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+
+@router.get(
+    "/v1/events",
+    summary="List the provider events of a registration or a message",
+    description=(
+        "Name one subject: `registration_id` (SmartRegion presence, Bi-way account, company and tester "
+        "states) or `message_id` (Bi-way delivery reports, agent states). Oldest first. Events are kept 30 days."
+    ),
+    tags=["events"],
+    responses=problems(400, 401, 404, 422),
+)
+def list_events(
+    registration_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    message_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> EventPage:
+    return logic.list_events(registration_id=registration_id, message_id=message_id, limit=limit, next_token=next_token)

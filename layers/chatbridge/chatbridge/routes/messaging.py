@@ -1,0 +1,165 @@
+"""Messaging routes: messages, broadcasts, conversations, chat tokens, templates, agents.
+
+Every POST calls a provider, so every POST honours `Idempotency-Key`. Whatever it creates is a
+message record, read back with `GET /v1/messages/{id}` (its status history, and for multi-recipient
+sends the status of each recipient a callback reported on).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
+
+from chatbridge.api import caller_of
+from chatbridge.logic import messaging as logic
+from chatbridge.models.messaging import (
+    AgentRequest,
+    BroadcastRequest,
+    ChatToken,
+    ChatTokenRequest,
+    ConversationRequest,
+    Message,
+    MessageDetail,
+    MessageRequest,
+    TemplateRequest,
+)
+from chatbridge.routes.responses import problems
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+TAGS = ["messaging"]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retries with the same key return the first answer; the provider is called once.",
+    ),
+]
+SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 422, 429, 502, 504)
+
+
+def _created(operation: str, request: BaseModel, idempotency_key: str | None, model: type[Message] = Message) -> Any:
+    caller = str(caller_of(router.current_event.raw_event).get("key_id", "anonymous"))
+    outcome = logic.create(operation, request, caller=caller, idempotency_key=idempotency_key)
+    body = outcome.message if model is Message else model(**outcome.message.model_dump(), url=outcome.url)
+    return Response(
+        status_code=201 if outcome.created else 200,
+        content_type="application/json",
+        body=body,
+        headers={"Location": f"/v1/messages/{outcome.message.id}"},
+    )
+
+
+def _answers(model: type[BaseModel], description: str, *, updated: str | None = None) -> dict[int, Any]:
+    answers: dict[int, Any] = {201: {"description": description, "content": {"application/json": {"model": model}}}}
+    if updated:
+        answers[200] = {"description": updated, "content": {"application/json": {"model": model}}}
+    return {**answers, **SEND_PROBLEMS}
+
+
+@router.post(
+    "/v1/messages",
+    summary="Send a message to one recipient",
+    description="Bi-way: `/messenger/submit` (status updates arrive by callback). Watbot: `sendMessage` to a contact.",
+    tags=TAGS,
+    responses=_answers(Message, "Accepted by the provider"),
+)
+def send_message(
+    request: Annotated[MessageRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Message]:
+    created: Response[Message] = _created("messages", request, idempotency_key)
+    return created
+
+
+@router.post(
+    "/v1/broadcasts",
+    summary="Send one message to many recipients",
+    description="Bi-way `/messenger/broadcast`: one record for the request; each recipient's status is recorded "
+    "as callbacks report it, and read with GET /v1/messages/{id}.",
+    tags=TAGS,
+    responses=_answers(Message, "Accepted by the provider"),
+)
+def send_broadcast(
+    request: Annotated[BroadcastRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Message]:
+    created: Response[Message] = _created("broadcasts", request, idempotency_key)
+    return created
+
+
+@router.post(
+    "/v1/conversations",
+    summary="Send to a few recipients (Bi-way) or open a chat between users (Imbee)",
+    description="Bi-way `/messenger/conversation`. Imbee `/chat/create`, opened with the first user's own apikey "
+    "(from their registration); an existing chat is a 200.",
+    tags=TAGS,
+    responses=_answers(Message, "Sent, or chat created", updated="The chat already existed"),
+)
+def create_conversation(
+    request: Annotated[ConversationRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Message]:
+    created: Response[Message] = _created("conversations", request, idempotency_key)
+    return created
+
+
+@router.post(
+    "/v1/chat-tokens",
+    summary="Create a chat token: a URL that opens a chat for one user",
+    description="Bi-way `/chatbot/token` (using it reports `read`). Imbee `/token/new`, sent to the user by mail "
+    "and/or SMS; an existing token is a 200. The URL is in this answer only, never in GET.",
+    tags=TAGS,
+    responses=_answers(ChatToken, "Token created", updated="Imbee already had this token"),
+)
+def create_chat_token(
+    request: Annotated[ChatTokenRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[ChatToken]:
+    created: Response[ChatToken] = _created("chat-tokens", request, idempotency_key, ChatToken)
+    return created
+
+
+@router.post(
+    "/v1/templates",
+    summary="Create a message template",
+    description="Bi-way `/messenger/template`.",
+    tags=TAGS,
+    responses=_answers(Message, "Template created"),
+)
+def create_template(
+    request: Annotated[TemplateRequest, Body()], idempotency_key: IdempotencyKey = None
+) -> Response[Message]:
+    created: Response[Message] = _created("templates", request, idempotency_key)
+    return created
+
+
+@router.post(
+    "/v1/agents",
+    summary="Create a chat environment (agent)",
+    description="Bi-way `/chatbot/agent`: pending verification by the operators until a callback says otherwise.",
+    tags=TAGS,
+    responses=_answers(Message, "Agent submitted"),
+)
+def create_agent(request: Annotated[AgentRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Message]:
+    created: Response[Message] = _created("agents", request, idempotency_key)
+    return created
+
+
+@router.get(
+    "/v1/messages/<id>",
+    summary="Read a message and its status history",
+    description="For broadcasts and conversations, a page of recipient statuses (those a callback reported on).",
+    tags=TAGS,
+    responses={
+        200: {"description": "The message", "content": {"application/json": {"model": MessageDetail}}},
+        **problems(400, 401, 404, 422),
+    },
+)
+def get_message(
+    id: Annotated[str, Path(max_length=64, description="Message id")],  # noqa: A002 - the public route says {id}
+    limit: Annotated[int, Query(ge=1, le=500, description="Recipients per page.")] = 100,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+) -> MessageDetail:
+    return logic.get_message(id, limit=limit, next_token=next_token)
