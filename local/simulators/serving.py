@@ -171,6 +171,9 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx pools connections
+    # Buffered writes: headers and body leave in one segment instead of stalling ~40 ms on
+    # keep-alive connections (Nagle's algorithm meeting delayed ACKs).
+    wbufsize = 64 * 1024
     server: _Server
 
     def do_POST(self) -> None:

@@ -225,13 +225,15 @@ def test_a_429_is_retried_since_bi_way_did_not_process_it(biway, context) -> Non
     assert len(biway.requests) == 3
 
 
-def test_rate_limited_three_times_is_a_502(biway, context) -> None:
+def test_rate_limited_three_times_is_a_429_problem(biway, context) -> None:
     biway.script = [429, 429, 429]
 
     response = post(ACCOUNT, context)
 
-    assert response["statusCode"] == 502
-    assert body_of(response)["title"] == "Bi-way is rate limiting us"
+    assert response["statusCode"] == 429
+    problem = body_of(response)
+    assert problem["title"] == "Bi-way is rate limiting us"
+    assert problem["provider_code"] == "429"
 
 
 def test_idempotency_key_replays_without_creating_twice(biway, context) -> None:

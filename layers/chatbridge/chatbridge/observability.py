@@ -58,6 +58,7 @@ def traced(handler: Handler) -> Handler:
 
 
 def record_provider_call(provider: str, operation: str, outcome: str, elapsed_ms: float) -> None:
-    metrics.add_dimension(name="provider", value=provider)
-    metrics.add_metric(name=f"{operation}.{outcome}", unit=MetricUnit.Count, value=1)
-    metrics.add_metric(name=f"{operation}.latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)
+    # The provider is part of the metric name, not a dimension: one invocation may call several
+    # providers (or one twice), and dimensions are shared by every metric of the invocation.
+    metrics.add_metric(name=f"{provider}.{operation}.{outcome}", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name=f"{provider}.{operation}.latency", unit=MetricUnit.Milliseconds, value=elapsed_ms)

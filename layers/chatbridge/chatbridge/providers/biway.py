@@ -25,6 +25,7 @@ from chatbridge.errors import (
     ProviderConflictError,
     ProviderRejectedError,
     ProviderUnavailableError,
+    RateLimitedError,
 )
 from chatbridge.providers.base import ProviderClient, http_pool
 
@@ -223,7 +224,7 @@ def _refusal(status: int, body: dict[str, Any] | None, path: str) -> ChatbridgeE
             provider_code=code,
         )
     if status == 429:
-        return ProviderUnavailableError(
+        return RateLimitedError(
             f"Bi-way kept answering 429 to {path} (rate limited); try again later.",
             title="Bi-way is rate limiting us",
             provider=PROVIDER,

@@ -17,7 +17,7 @@ from chatbridge.models.registrations import (
     RegistrationRequest,
     registration_examples,
 )
-from chatbridge.routes.responses import problems
+from chatbridge.routes.responses import problems, success
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -46,9 +46,9 @@ IdempotencyKey = Annotated[
     ),
     tags=["registrations"],
     responses={
-        201: {"description": "Registered", "content": {"application/json": {"model": Registration}}},
-        200: {"description": "Registration updated", "content": {"application/json": {"model": Registration}}},
-        **problems(400, 401, 409, 413, 422, 502, 504),
+        **success(Registration, "Registered", status=201),
+        **success(Registration, "Registration updated"),
+        **problems(400, 401, 409, 413, 422, 429, 502, 504),
     },
 )
 def create_registration(
@@ -69,7 +69,7 @@ def create_registration(
     "/v1/registrations/<id>",
     summary="Read a registration",
     tags=["registrations"],
-    responses=problems(401, 404),
+    responses={**success(Registration, "The registration"), **problems(401, 404)},
 )
 def get_registration(
     id: Annotated[str, Path(max_length=64, description="Registration id")],  # noqa: A002 - the public route says {id}
@@ -81,7 +81,7 @@ def get_registration(
     "/v1/registrations",
     summary="Find the registrations of a user at a provider",
     tags=["registrations"],
-    responses=problems(400, 401, 422),
+    responses={**success(RegistrationPage, "Registrations of the user, newest page first"), **problems(400, 401, 422)},
 )
 def find_registrations(
     provider: Annotated[str, Query(pattern="^(" + "|".join(REGISTRATION_PROVIDERS) + ")$")],

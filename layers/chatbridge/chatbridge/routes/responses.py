@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 from chatbridge.models.common import Problem
 
 _DESCRIPTIONS = {
@@ -27,3 +29,8 @@ def problems(*statuses: int) -> dict[int, Any]:
         }
         for status in statuses
     }
+
+
+def success(model: type[BaseModel], description: str, status: int = 200) -> dict[int, Any]:
+    """Powertools documents only the responses a route lists, so success answers are listed too."""
+    return {status: {"description": description, "content": {"application/json": {"model": model}}}}
