@@ -490,6 +490,14 @@ def _read_chunked(stream: io.BufferedIOBase, limit: int) -> bytes:
         stream.readline()
 
 
+CALLBACK_TOKEN = re.compile(r"^(/v1/callbacks/[^/]+/)[^/?]+")
+
+
+def loggable_path(target: str) -> str:
+    """The path without query string or webhook token: both can carry credentials."""
+    return CALLBACK_TOKEN.sub(r"\1***", target.partition("?")[0])
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -538,7 +546,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = self.server.gateway.handle(request)
         self._write(response)
         elapsed_ms = (time.perf_counter() - started) * 1000
-        log.info('"%s %s" %s %.0f ms', self.command, self.path.partition("?")[0], response.status, elapsed_ms)
+        log.info('"%s %s" %s %.0f ms', self.command, loggable_path(self.path), response.status, elapsed_ms)
 
     def _read_body(self) -> bytes:
         if "chunked" in self.headers.get("transfer-encoding", "").lower():

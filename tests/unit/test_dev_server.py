@@ -1,0 +1,121 @@
+"""The dev server's API Gateway emulation, without sockets (Gateway.handle)."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from chatbridge.logic.api_keys import issue_api_key
+from local.dev_server import (
+    BadLambdaResponseError,
+    Gateway,
+    HttpRequest,
+    RouteTable,
+    loggable_path,
+    response_from_result,
+)
+from local.template import http_routes
+
+
+def request(method: str, target: str, *, key: str | None = None, body: bytes = b"") -> HttpRequest:
+    headers = [("Content-Type", "application/json")]
+    if key is not None:
+        headers.append(("X-Api-Key", key))
+    return HttpRequest(method=method, target=target, headers=headers, body=body)
+
+
+@pytest.fixture
+def gateway(providers) -> Gateway:  # type: ignore[no-untyped-def]
+    loaded = Gateway(authorizer_ttl=300)
+    loaded.load()
+    return loaded
+
+
+def test_routes_match_literal_paths_before_variables_and_decode_parameters() -> None:
+    table = RouteTable(http_routes())
+
+    literal = table.match("GET", "/v1/registrations")
+    variable = table.match("GET", "/v1/registrations/a%20b")
+
+    assert literal is not None and literal[0].path == "/v1/registrations"
+    assert variable is not None and variable[1] == {"id": "a b"}
+    assert table.match("PATCH", "/v1/registrations") is None
+
+
+def test_missing_key_is_api_gateways_own_401(gateway: Gateway) -> None:
+    response = gateway.handle(request("GET", "/v1/registrations/x"))
+
+    assert response.status == 401
+    assert json.loads(response.body) == {"message": "Unauthorized"}
+
+
+def test_unknown_key_reaches_the_function_which_answers_a_401_problem(gateway: Gateway) -> None:
+    response = gateway.handle(request("GET", "/v1/registrations/x", key="cbk_unknown"))
+
+    assert response.status == 401
+    assert ("Content-Type", "application/problem+json") in response.headers
+
+
+def test_valid_key_is_authorized_once_and_cached(gateway: Gateway, smartregion) -> None:  # type: ignore[no-untyped-def]
+    key = issue_api_key("dev").key
+    body = json.dumps({"provider": "smartregion", "user_id": "u-dev", "payload": "P"}).encode()
+
+    created = gateway.handle(request("POST", "/v1/registrations", key=key, body=body))
+    registration_id = json.loads(created.body)["id"]
+    read = gateway.handle(request("GET", f"/v1/registrations/{registration_id}", key=key))
+
+    assert created.status == 201
+    assert read.status == 200
+    assert json.loads(read.body)["id"] == registration_id
+    assert any(name == "apigw-requestid" for name, _ in read.headers)
+
+
+def test_public_routes_need_no_key(gateway: Gateway) -> None:
+    assert gateway.handle(request("GET", "/v1/health")).status == 200
+
+
+def test_unknown_route_is_a_gateway_404(gateway: Gateway) -> None:
+    response = gateway.handle(request("GET", "/v1/nowhere"))
+
+    assert response.status == 404
+    assert json.loads(response.body) == {"message": "Not Found"}
+
+
+def test_a_crashing_function_is_a_502_like_api_gateway(gateway: Gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def crash(event, context):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(gateway._handlers, "MetaFunction", crash)
+
+    response = gateway.handle(request("GET", "/v1/health"))
+
+    assert response.status == 502
+    assert b"boom" not in response.body
+
+
+def test_lambda_results_translate_like_api_gateway() -> None:
+    translated = response_from_result(
+        {
+            "statusCode": 201,
+            "headers": {"X-One": "1"},
+            "multiValueHeaders": {"X-Many": ["a", "b"]},
+            "cookies": ["c=1"],
+            "body": base64.b64encode(b"\x00\x01").decode(),
+            "isBase64Encoded": True,
+        }
+    )
+
+    assert translated.status == 201
+    assert translated.body == b"\x00\x01"
+    assert ("X-Many", "a") in translated.headers and ("X-Many", "b") in translated.headers
+    assert ("Set-Cookie", "c=1") in translated.headers
+    assert response_from_result({"ok": True}).status == 200
+    with pytest.raises(BadLambdaResponseError):
+        response_from_result({"statusCode": 42})
+
+
+def test_logged_paths_hide_webhook_tokens_and_query_strings() -> None:
+    assert loggable_path("/v1/callbacks/biway/s3cret-token?x=1") == "/v1/callbacks/biway/***"
+    assert loggable_path("/v1/contacts?api_token=abc") == "/v1/contacts"
