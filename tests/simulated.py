@@ -34,6 +34,9 @@ class SimulatorFake:
         self.requests: list[httpx.Request] = []
         self.script: list[int | Exception] = []
 
+    def calls(self, path: str) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path == path]
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         if self.script:

@@ -1,4 +1,4 @@
-"""Test helpers: API Gateway v2 events, a Lambda context, and a fake SmartRegion over MockTransport."""
+"""Test helpers: API Gateway v2 events, a Lambda context, and provider fakes routed by host."""
 
 from __future__ import annotations
 
@@ -91,46 +91,3 @@ class ProviderFakes:
         if fake is None:
             raise httpx.ConnectError(f"no fake for host {request.url.host}", request=request)
         return fake.handle(request)
-
-
-class FakeSmartRegion:
-    """SmartRegion's documented behaviour, served through httpx.MockTransport (no sockets).
-
-    `script` lets a test queue answers (a status code or an exception) for the next calls.
-    """
-
-    def __init__(self, api_key: str = "sr-test-key", projects: dict[str, list[str]] | None = None) -> None:
-        self.api_key = api_key
-        self.projects = projects or {"proj-1": ["chan-1", "chan-2"]}
-        self.users: set[tuple[str, str, str]] = set()
-        self.requests: list[httpx.Request] = []
-        self.script: list[int | Exception] = []
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        if self.script:
-            step = self.script.pop(0)
-            if isinstance(step, Exception):
-                raise step
-            return httpx.Response(step, json={"error": "scripted"})
-        if request.method != "POST" or request.url.path != "/registration":
-            return httpx.Response(404, json={"error": "not found"})
-        if request.headers.get("x-api-key") != self.api_key:
-            return httpx.Response(403, json={"error": "authorization error"})
-        try:
-            body = json.loads(request.content)
-        except ValueError:
-            return httpx.Response(400, json={"error": "invalid json"})
-        required = ("channel_id", "project_id", "user_id", "payload")
-        if not isinstance(body, dict) or any(not isinstance(body.get(k), str) or not body[k] for k in required):
-            return httpx.Response(400, json={"error": "missing or invalid required parameter"})
-        if body["channel_id"] not in self.projects.get(body["project_id"], []):
-            return httpx.Response(404, json={"error": "channel or project not found"})
-        key = (body["project_id"], body["channel_id"], body["user_id"])
-        created = key not in self.users
-        self.users.add(key)
-        return httpx.Response(201 if created else 200, json={})
-
-    @property
-    def registration_calls(self) -> int:
-        return sum(1 for r in self.requests if r.url.path == "/registration")

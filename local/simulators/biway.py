@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from local.ports import LOOPBACK
-from local.simulators.serving import Answer, Simulator, json_object, media_type
+from local.simulators.serving import Answer, RecordedRequest, Simulator, json_object, media_type, run_standalone
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +229,8 @@ class BiwaySimulator(Simulator):
 
     # -- protocol ------------------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, headers: dict[str, str], raw_body: bytes) -> Answer:
+    def answer(self, request: RecordedRequest, raw_body: bytes) -> Answer:
+        method, path, headers = request.method, request.path, request.headers
         if method == "GET" and path.startswith(CHAT_PATH_PREFIX):
             return self._open_chat(path.removeprefix(CHAT_PATH_PREFIX))
         route = ROUTES.get(path)
@@ -501,21 +502,20 @@ ROUTES = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Bi-way/Api simulator (sends callbacks to the registered URL)")
-    parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--state-delay", type=float, default=2.0, help="seconds before a state change is reported")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    simulator = BiwaySimulator(state_delay=args.state_delay, host=args.host, port=args.port).start()
-    print(f"Bi-way simulator on {simulator.url}   Authorization: Bearer {DEMO_API_KEY}   agent {DEMO_AGENT_ID}")
-    print('  register a callback URL first: POST /system/callback {"url": ...}   (Ctrl-C stops)')
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+    def options(parser: argparse.ArgumentParser) -> None:
+        state_help = "seconds before a state change is reported"
+        parser.add_argument("--state-delay", type=float, default=2.0, help=state_help)
+
+    run_standalone(
+        "Bi-way/Api simulator (sends callbacks to the registered URL)",
+        lambda args: BiwaySimulator(state_delay=args.state_delay, host=args.host, port=args.port),
+        lambda simulator: [
+            f"Bi-way simulator on {simulator.url}   Authorization: Bearer {DEMO_API_KEY}   agent {DEMO_AGENT_ID}",
+            '  register a callback URL first: POST /system/callback {"url": ...}   (Ctrl-C stops)',
+        ],
+        argv,
+        options,
+    )
 
 
 if __name__ == "__main__":

@@ -21,11 +21,9 @@ The document does not say how credentials are refused: here a wrong `Authorizati
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import logging
 import secrets
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -33,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from local.ports import LOOPBACK
-from local.simulators.serving import Answer, Simulator, json_object, media_type
+from local.simulators.serving import Answer, RecordedRequest, Simulator, json_object, media_type, run_standalone
 
 log = logging.getLogger(__name__)
 
@@ -120,10 +118,11 @@ class ImbeeSimulator(Simulator):
 
     # -- protocol ------------------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, headers: dict[str, str], raw_body: bytes) -> Answer:
+    def answer(self, request: RecordedRequest, raw_body: bytes) -> Answer:
         started = time.perf_counter()
+        method, headers = request.method, request.headers
         services = {USER_PATH: self._new_user, TOKEN_PATH: self._new_token, CHAT_PATH: self._new_chat}
-        service = services.get(path)
+        service = services.get(request.path)
         if service is None:
             return Answer(404, _envelope(started, 1, "Not found", None))
         if method != "POST":
@@ -266,20 +265,15 @@ def _text(body: dict[str, Any], name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Imbee REST API simulator")
-    parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    simulator = ImbeeSimulator(host=args.host, port=args.port).start()
-    print(f"Imbee simulator on {simulator.url}")
-    print(f"  Authorization: {DEMO_AUTH}   X-WOOS-KEY: {DEMO_CORPORATE_TOKEN}   (Ctrl-C stops)")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+    run_standalone(
+        "Imbee REST API simulator",
+        lambda args: ImbeeSimulator(host=args.host, port=args.port),
+        lambda simulator: [
+            f"Imbee simulator on {simulator.url}",
+            f"  Authorization: {DEMO_AUTH}   X-WOOS-KEY: {DEMO_CORPORATE_TOKEN}   (Ctrl-C stops)",
+        ],
+        argv,
+    )
 
 
 if __name__ == "__main__":

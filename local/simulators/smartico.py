@@ -20,18 +20,16 @@ Affiliates with a `manager_id` are approved at once; the others are pending (the
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import logging
 import re
-import threading
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from local.ports import LOOPBACK
-from local.simulators.serving import Answer, Simulator, json_object
+from local.simulators.serving import Answer, RecordedRequest, Simulator, json_object, run_standalone
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +131,10 @@ class SmarticoSimulator(Simulator):
 
     # -- protocol ------------------------------------------------------------------------------
 
-    def answer(self, method: str, path: str, headers: dict[str, str], raw_body: bytes) -> Answer:
-        if path != REGISTER_PATH:
+    def answer(self, request: RecordedRequest, raw_body: bytes) -> Answer:
+        if request.path != REGISTER_PATH:
             return Answer(404, {"error": "not found"})
-        if method != "POST":
+        if request.method != "POST":
             return Answer(405, {"error": "method not allowed"}, {"Allow": "POST"})
         with self._lock:
             scripted = self._scripted.popleft() if self._scripted else None
@@ -202,20 +200,15 @@ def _check_form(body: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Smartico affiliate registration API simulator")
-    parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    simulator = SmarticoSimulator(host=args.host, port=args.port).start()
-    print(f"Smartico simulator on {simulator.url}  (hostname={DEMO_HOSTNAME}; token 'bot' is refused)")
-    print(f"  POST {simulator.url}{REGISTER_PATH}   (Ctrl-C stops)")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+    run_standalone(
+        "Smartico affiliate registration API simulator",
+        lambda args: SmarticoSimulator(host=args.host, port=args.port),
+        lambda simulator: [
+            f"Smartico simulator on {simulator.url}  (hostname={DEMO_HOSTNAME}; token 'bot' is refused)",
+            f"  POST {simulator.url}{REGISTER_PATH}   (Ctrl-C stops)",
+        ],
+        argv,
+    )
 
 
 if __name__ == "__main__":

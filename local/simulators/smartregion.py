@@ -14,28 +14,22 @@ Tests drive failures through Python methods (`fail_next`, `delay_next`), not thr
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, NamedTuple, TypedDict
-from urllib.parse import urlsplit
+from typing import Any, TypedDict
 
 from local.ports import LOOPBACK
+from local.simulators.serving import Answer, RecordedRequest, Refusal, Simulator, media_type, run_standalone
 
 log = logging.getLogger(__name__)
 
 REGISTRATION_PATH = "/registration"
 REQUIRED_FIELDS = ("channel_id", "project_id", "user_id", "payload")
-MAX_BODY_BYTES = 1024 * 1024
 
 DEMO_PROJECT = "demo-project"
 DEMO_CHANNEL = "demo-channel"
@@ -47,13 +41,6 @@ class ProjectConfig(TypedDict):
     channels: list[str]
 
 
-class RecordedRequest(NamedTuple):
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any  # parsed JSON when the body was JSON, else the text, None when empty
-
-
 @dataclass
 class RegisteredUser:
     payload: str
@@ -61,94 +48,31 @@ class RegisteredUser:
     updates: int = 0
 
 
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, error: str) -> None:
-        super().__init__(error)
-        self.answer = Answer(status, {"error": error})
+def _refused(status: int, error: str) -> Refusal:
+    return Refusal(Answer(status, {"error": error}))
 
 
 UserKey = tuple[str, str, str]  # (project_id, channel_id, user_id)
 
 
-class SmartRegionSimulator:
+class SmartRegionSimulator(Simulator):
     """A real HTTP server on 127.0.0.1 that behaves like SmartRegion's registration API."""
 
+    name = "smartregion"
+    routes = {REGISTRATION_PATH: frozenset({"POST"})}
+
     def __init__(self, projects: dict[str, ProjectConfig], host: str = LOOPBACK, port: int = 0) -> None:
+        super().__init__(host, port)
         self.projects = projects
-        self._host = host
-        self._port = port
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._failures: deque[int] = deque()
-        self._delays: deque[float] = deque()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.requests: list[RecordedRequest] = []
         self.users: dict[UserKey, RegisteredUser] = {}
         # The channel's WebHook: where presence events go (the local stack points it at the API).
         self.webhook_url: str | None = None
         self.webhook_deliveries: list[tuple[dict[str, Any], int]] = []
 
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("SmartRegionSimulator is not started")
-        return f"http://{self._host}:{self._server.server_address[1]}"
-
-    def start(self) -> SmartRegionSimulator:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="smartregion-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()  # wakes requests sleeping in delay_next
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> SmartRegionSimulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    # -- test controls -------------------------------------------------------------------------
-
-    def fail_next(self, status: int, times: int = 1) -> None:
-        """Answer `status` (e.g. 503) to the next `times` registration calls, before any check."""
-        with self._lock:
-            self._failures.extend([status] * times)
-
-    def delay_next(self, seconds: float, times: int = 1) -> None:
-        """Sleep `seconds` before answering the next `times` registration calls."""
-        with self._lock:
-            self._delays.extend([seconds] * times)
-
     def reset(self) -> None:
         """Forget users, recorded requests and pending controls; projects stay."""
+        super().reset()
         with self._lock:
-            self._failures.clear()
-            self._delays.clear()
-            self.requests.clear()
             self.users.clear()
             self.webhook_deliveries.clear()
 
@@ -192,50 +116,26 @@ class SmartRegionSimulator:
 
     # -- protocol ------------------------------------------------------------------------------
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw_body: bytes) -> Answer:
-        """The whole behaviour, socket-free: `headers` have lowercased names."""
-        path = urlsplit(target).path
-        with self._lock:
-            self.requests.append(RecordedRequest(method, path, dict(headers), _parsed_for_record(raw_body)))
-        if path != REGISTRATION_PATH:
-            return Answer(404, {"error": "not found"})
-        if method != "POST":
-            return Answer(405, {"error": "method not allowed"}, {"Allow": "POST"})
-        delay, failure = self._take_controls()
-        if delay:
-            self._stopping.wait(delay)
-        if failure is not None:
-            return Answer(failure, {"error": "simulated failure"})
-        try:
-            return self._register(headers, raw_body)
-        except _Refusal as refusal:
-            return refusal.answer
-
-    def _take_controls(self) -> tuple[float, int | None]:
-        with self._lock:
-            delay = self._delays.popleft() if self._delays else 0.0
-            failure = self._failures.popleft() if self._failures else None
-        return delay, failure
-
-    def _register(self, headers: dict[str, str], raw_body: bytes) -> Answer:
-        token_project = self._project_of_token(headers.get("x-api-key"))
-        _require_json_media_type(headers.get("content-type", ""))
+    def answer(self, request: RecordedRequest, raw_body: bytes) -> Answer:
+        token_project = self._project_of_token(request.headers.get("x-api-key"))
+        if media_type(request.headers) != "application/json":
+            raise _refused(400, "Content-Type must be application/json")
         body = _parse_registration(raw_body)
         project_id, channel_id = body["project_id"], body["channel_id"]
         project = self.projects.get(project_id)
         if project is None:
-            raise _Refusal(404, "project not found")
+            raise _refused(404, "project not found")
         if token_project != project_id:
-            raise _Refusal(403, "access token is not valid for this project")
+            raise _refused(403, "access token is not valid for this project")
         if channel_id not in project["channels"]:
-            raise _Refusal(404, "channel not found")
+            raise _refused(404, "channel not found")
         return self._upsert((project_id, channel_id, body["user_id"]), body)
 
     def _project_of_token(self, token: str | None) -> str:
         for project_id, project in self.projects.items():
             if token and token == project["api_key"]:
                 return project_id
-        raise _Refusal(403, "authorization error")
+        raise _refused(403, "authorization error")
 
     def _upsert(self, key: UserKey, body: dict[str, Any]) -> Answer:
         with self._lock:
@@ -268,109 +168,22 @@ def _post_json(url: str, body: dict[str, Any], attempts: int) -> int:
     return status
 
 
-def _parsed_for_record(raw_body: bytes) -> Any:
-    if not raw_body:
-        return None
-    text = raw_body.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _require_json_media_type(content_type: str) -> None:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if media_type != "application/json":
-        raise _Refusal(400, "Content-Type must be application/json")
-
-
 def _parse_registration(raw_body: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw_body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _Refusal(400, "body is not valid JSON") from exc
+        raise _refused(400, "body is not valid JSON") from exc
     if not isinstance(body, dict):
-        raise _Refusal(400, "body must be a JSON object")
+        raise _refused(400, "body must be a JSON object")
     for name in REQUIRED_FIELDS:
         value = body.get(name)
         if value is None:
-            raise _Refusal(400, f"{name} is required")
+            raise _refused(400, f"{name} is required")
         if not isinstance(value, str) or not value.strip():
-            raise _Refusal(400, f"{name} must be a non-empty string")
+            raise _refused(400, f"{name} must be a non-empty string")
     if "user_field" in body and not isinstance(body["user_field"], dict):
-        raise _Refusal(400, "user_field must be an object")
+        raise _refused(400, "user_field must be an object")
     return body
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], simulator: SmartRegionSimulator) -> None:
-        self.simulator = simulator
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx pools connections
-    server: _Server
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_PATCH(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        raw_body = self._read_body()
-        if raw_body is None:
-            self._send(Answer(400, {"error": "body too large or without a valid Content-Length"}))
-            return
-        headers: dict[str, str] = {}
-        for name, value in self.headers.items():
-            key = name.lower()
-            headers[key] = f"{headers[key]},{value}" if key in headers else value
-        self._send(self.server.simulator.handle(self.command, self.path, headers, raw_body))
-
-    def _read_body(self) -> bytes | None:
-        if "transfer-encoding" in self.headers:
-            # Not needed by any client we test; refusing keeps the connection state simple.
-            self.close_connection = True
-            return None
-        try:
-            length = int(self.headers.get("content-length") or 0)
-        except ValueError:
-            self.close_connection = True
-            return None
-        if length < 0 or length > MAX_BODY_BYTES:
-            self.close_connection = True
-            return None
-        return self.rfile.read(length) if length else b""
-
-    def _send(self, answer: Answer) -> None:
-        payload = json.dumps(answer.body).encode("utf-8")
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            # The client gave up (delay_next exists to make it do so).
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        log.info("smartregion-sim %s - %s", self.address_string(), format % args)
 
 
 def demo_projects() -> dict[str, ProjectConfig]:
@@ -378,21 +191,16 @@ def demo_projects() -> dict[str, ProjectConfig]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="SmartRegion registration API simulator (demo project)")
-    parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    simulator = SmartRegionSimulator(demo_projects(), host=args.host, port=args.port).start()
-    print(f"SmartRegion simulator on {simulator.url}")
-    print(f"  project_id={DEMO_PROJECT} channel_id={DEMO_CHANNEL} X-API-KEY={DEMO_API_KEY}")
-    print(f"  POST {simulator.url}{REGISTRATION_PATH}   (Ctrl-C stops)")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+    run_standalone(
+        "SmartRegion registration API simulator (demo project)",
+        lambda args: SmartRegionSimulator(demo_projects(), host=args.host, port=args.port),
+        lambda simulator: [
+            f"SmartRegion simulator on {simulator.url}",
+            f"  project_id={DEMO_PROJECT} channel_id={DEMO_CHANNEL} X-API-KEY={DEMO_API_KEY}",
+            f"  POST {simulator.url}{REGISTRATION_PATH}   (Ctrl-C stops)",
+        ],
+        argv,
+    )
 
 
 if __name__ == "__main__":

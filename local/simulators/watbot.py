@@ -17,24 +17,17 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import logging
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any
 
 from local.ports import LOOPBACK
-
-log = logging.getLogger(__name__)
+from local.simulators.serving import Answer, RecordedRequest, Refusal, Simulator, run_standalone
 
 API_PREFIX = "/api/v1/"
-MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_RATE_LIMIT = 2  # requests per second per api_token (DESIGN section 7)
 MAX_CONTACTS_PER_PAGE = 500
 DEMO_TOKEN = "wb-demo-token"
@@ -51,21 +44,6 @@ METHODS: dict[str, frozenset[str]] = {
     "deleteContactVariable": frozenset({"POST", "DELETE"}),
     "sendMessage": frozenset({"POST"}),
 }
-
-
-class RecordedRequest(NamedTuple):
-    method: str
-    operation: str  # the Watbot method, e.g. "attachTagToContact"
-    params: dict[str, str]  # query and body merged, api_token included
-    headers: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
 
 
 @dataclass
@@ -107,18 +85,21 @@ class Contact:
         }
 
 
-class _Refusal(Exception):
-    def __init__(self, answer: Answer) -> None:
-        super().__init__(answer.status)
-        self.answer = answer
+def _invalid(field_name: str, message: str) -> Refusal:
+    return Refusal(Answer(422, {"message": message, "errors": {field_name: [message]}}))
 
 
-def _invalid(field_name: str, message: str) -> _Refusal:
-    return _Refusal(Answer(422, {"message": message, "errors": {field_name: [message]}}))
-
-
-class WatbotSimulator:
+class WatbotSimulator(Simulator):
     """A real HTTP server on 127.0.0.1 that behaves like Watbot's contacts API."""
+
+    name = "watbot"
+    routes = {API_PREFIX + method: verbs for method, verbs in METHODS.items()}
+    refuse_malformed_bodies = True  # Laravel parses the body before routing
+    error_field = "message"
+    not_found = "Not Found"
+    not_allowed = "The {method} method is not supported for this route."
+    bad_framing = "Bad Request"
+    log_level = logging.DEBUG  # the fan-out benchmark would flood the console
 
     def __init__(
         self,
@@ -130,56 +111,14 @@ class WatbotSimulator:
         host: str = LOOPBACK,
         port: int = 0,
     ) -> None:
+        super().__init__(host, port)
         self.tokens = set(tokens or {DEMO_TOKEN})
         self.rate_limit = rate_limit  # requests per second per token; None for no limit
         self.latency = latency  # seconds added to every answer
         self._clock = clock
-        self._host = host
-        self._port = port
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._failures: deque[int] = deque()
         self._calls: dict[str, deque[float]] = {}
         self._ids = itertools.count(1)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.requests: list[RecordedRequest] = []
         self.contacts: dict[int, Contact] = {}
-
-    # -- lifecycle ---------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("WatbotSimulator is not started")
-        return f"http://{self._host}:{self._server.server_address[1]}"
-
-    def start(self) -> WatbotSimulator:
-        if self._server is not None:
-            return self
-        self._stopping.clear()
-        self._server = _Server((self._host, self._port), self)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="watbot-sim", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        server, self._server = self._server, None
-        if server is None:
-            return
-        self._stopping.set()
-        server.shutdown()
-        server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> WatbotSimulator:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     # -- data and test controls ----------------------------------------------------------------
 
@@ -195,59 +134,35 @@ class WatbotSimulator:
             )
             return contact_id
 
-    def fail_next(self, status: int, times: int = 1) -> None:
-        """Answer `status` to the next `times` calls (after the token and rate checks)."""
-        with self._lock:
-            self._failures.extend([status] * times)
-
     def reset(self) -> None:
-        """Forget contacts, recorded requests, rate windows and pending failures."""
+        """Forget contacts, recorded requests, rate windows and pending controls."""
+        super().reset()
         with self._lock:
-            self._failures.clear()
             self._calls.clear()
-            self.requests.clear()
             self.contacts.clear()
 
     def calls(self, operation: str) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.operation == operation]
+        return super().calls(API_PREFIX + operation)
 
     # -- protocol ------------------------------------------------------------------------------
+    # The query string and a form or JSON body are merged (`RecordedRequest.params`); `fail_next`
+    # and `delay_next` apply after the token and rate checks (`admit`).
 
-    def handle(self, method: str, target: str, headers: dict[str, str], raw_body: bytes) -> Answer:
-        """The whole behaviour, socket-free: `headers` have lowercased names."""
-        if self.latency:
-            self._stopping.wait(self.latency)
-        split = urlsplit(target)
-        operation = split.path[len(API_PREFIX) :] if split.path.startswith(API_PREFIX) else ""
-        try:
-            params = _params(split.query, headers.get("content-type", ""), raw_body)
-        except _Refusal as refusal:
-            return refusal.answer
+    def admit(self, request: RecordedRequest) -> None:
+        token = self._authenticate(request.params.get("api_token"), request.headers.get("accept", ""))
+        self._count_call(token)
+
+    def answer(self, request: RecordedRequest, raw_body: bytes) -> Answer:
         with self._lock:
-            self.requests.append(RecordedRequest(method, operation, params, dict(headers)))
-        if operation not in METHODS:
-            return Answer(404, {"message": "Not Found"})
-        if method not in METHODS[operation]:
-            allowed = ", ".join(sorted(METHODS[operation]))
-            return Answer(405, {"message": f"The {method} method is not supported for this route."}, {"Allow": allowed})
-        try:
-            token = self._authenticate(params.get("api_token"), headers.get("accept", ""))
-            self._count_call(token)
-            failure = self._take_failure()
-            if failure is not None:
-                return Answer(failure, {"message": "simulated failure"})
-            with self._lock:
-                return self._dispatch(operation, params)
-        except _Refusal as refusal:
-            return refusal.answer
+            return self._dispatch(request.operation, request.params)
 
     def _authenticate(self, token: str | None, accept: str) -> str:
         if token and token in self.tokens:
             return token
         if "json" not in accept.lower():
             # Laravel sends a browser that is not logged in to its login page.
-            raise _Refusal(Answer(302, "", {"Location": "/login"}, content_type="text/html; charset=UTF-8"))
-        raise _Refusal(Answer(401, {"message": "Unauthenticated."}))
+            raise Refusal(Answer(302, "", {"Location": "/login"}, content_type="text/html; charset=UTF-8"))
+        raise Refusal(Answer(401, {"message": "Unauthenticated."}))
 
     def _count_call(self, token: str) -> None:
         if self.rate_limit is None:
@@ -258,7 +173,7 @@ class WatbotSimulator:
             while window and window[0] <= now - 1.0:
                 window.popleft()
             if len(window) >= self.rate_limit:
-                raise _Refusal(
+                raise Refusal(
                     Answer(
                         429,
                         {"message": "Too Many Attempts."},
@@ -266,10 +181,6 @@ class WatbotSimulator:
                     )
                 )
             window.append(now)
-
-    def _take_failure(self) -> int | None:
-        with self._lock:
-            return self._failures.popleft() if self._failures else None
 
     def _dispatch(self, operation: str, params: dict[str, str]) -> Answer:
         if operation == "getContacts":
@@ -323,7 +234,7 @@ class WatbotSimulator:
         raw = _required(params, "contact_id")
         contact = self.contacts.get(int(raw)) if raw.isdigit() else None
         if contact is None:
-            raise _Refusal(Answer(404, {"message": "Contact not found."}))
+            raise Refusal(Answer(404, {"message": "Contact not found."}))
         return contact
 
     def _set_variable(self, contact: Contact, params: dict[str, str]) -> Answer:
@@ -347,28 +258,6 @@ class WatbotSimulator:
         return Answer(200, {"success": True, "data": {"id": message_id}})
 
 
-def _params(query: str, content_type: str, raw_body: bytes) -> dict[str, str]:
-    """Query and body parameters merged as Laravel's `$request->input()` does (the body wins)."""
-    params = dict(parse_qsl(query, keep_blank_values=True))
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    if not raw_body:
-        return params
-    try:
-        text = raw_body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise _Refusal(Answer(400, {"message": "The body is not UTF-8."})) from exc
-    if media_type == "application/x-www-form-urlencoded":
-        params.update(parse_qsl(text, keep_blank_values=True))
-    elif media_type == "application/json":
-        try:
-            body = json.loads(text)
-        except ValueError as exc:
-            raise _Refusal(Answer(400, {"message": "Malformed JSON."})) from exc
-        if isinstance(body, dict):
-            params.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in body.items()})
-    return params
-
-
 def _required(params: dict[str, str], name: str) -> str:
     value = params.get(name)
     if value is None or value == "":
@@ -386,69 +275,6 @@ def _integer(params: dict[str, str], name: str, default: int | None) -> Any:
         raise _invalid(name, f"The {name} must be an integer.") from exc
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the fan-out benchmark opens many connections at once
-
-    def __init__(self, address: tuple[str, int], simulator: WatbotSimulator) -> None:
-        self.simulator = simulator
-        super().__init__(address, _Handler)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as httpx pools connections
-    # Headers and body leave in one segment: written apart, Nagle's algorithm holds the body back
-    # until the client's delayed ACK (~40 ms on Linux), which would dwarf any simulated latency.
-    wbufsize = 64 * 1024
-    server: _Server
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    def do_POST(self) -> None:
-        self._serve()
-
-    def do_PUT(self) -> None:
-        self._serve()
-
-    def do_DELETE(self) -> None:
-        self._serve()
-
-    def _serve(self) -> None:
-        try:
-            length = int(self.headers.get("content-length") or 0)
-        except ValueError:
-            length = -1
-        if length < 0 or length > MAX_BODY_BYTES or "transfer-encoding" in self.headers:
-            self.close_connection = True
-            self._send(Answer(400, {"message": "Bad Request"}))
-            return
-        raw_body = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        self._send(self.server.simulator.handle(self.command, self.path, headers, raw_body))
-
-    def _send(self, answer: Answer) -> None:
-        payload = (
-            json.dumps(answer.body, ensure_ascii=False).encode("utf-8")
-            if answer.content_type == "application/json"
-            else str(answer.body).encode("utf-8")
-        )
-        try:
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            for name, value in answer.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(payload)
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-        # The request line carries api_token in its query string: log the path only.
-        log.debug("watbot-sim %s %s", self.command, self.path.partition("?")[0])
-
-
 def seed_demo_contacts(simulator: WatbotSimulator) -> list[int]:
     return [
         simulator.add_contact(
@@ -464,26 +290,27 @@ def seed_demo_contacts(simulator: WatbotSimulator) -> list[int]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Watbot contacts API simulator (demo contacts)")
-    parser.add_argument("--host", default=LOOPBACK)
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--rate-limit", type=float, default=DEFAULT_RATE_LIMIT, help="requests/s per token; 0: none")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    parser.add_argument("--token", default=DEMO_TOKEN, help="the api_token it accepts")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    simulator = WatbotSimulator(
-        {args.token}, rate_limit=args.rate_limit or None, latency=args.latency, host=args.host, port=args.port
-    ).start()
-    ids = seed_demo_contacts(simulator)
-    print(f"Watbot simulator on {simulator.url}   api_token={args.token}   contacts {ids}")
-    print(f"  GET {simulator.url}{API_PREFIX}getContacts?api_token={args.token}   (Ctrl-C stops)")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+    def options(parser: argparse.ArgumentParser) -> None:
+        rate_help = "requests/s per token; 0: none"
+        parser.add_argument("--rate-limit", type=float, default=DEFAULT_RATE_LIMIT, help=rate_help)
+        parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
+        parser.add_argument("--token", default=DEMO_TOKEN, help="the api_token it accepts")
+
+    def create(args: argparse.Namespace) -> WatbotSimulator:
+        simulator = WatbotSimulator(
+            {args.token}, rate_limit=args.rate_limit or None, latency=args.latency, host=args.host, port=args.port
+        )
+        seed_demo_contacts(simulator)
+        return simulator
+
+    def banner(simulator: WatbotSimulator) -> list[str]:
+        (token,) = simulator.tokens
+        return [
+            f"Watbot simulator on {simulator.url}   api_token={token}   contacts {sorted(simulator.contacts)}",
+            f"  GET {simulator.url}{API_PREFIX}getContacts?api_token={token}   (Ctrl-C stops)",
+        ]
+
+    run_standalone("Watbot contacts API simulator (demo contacts)", create, banner, argv, options)
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ from chatbridge.providers.base import RetryPolicy, http_pool
 from local.simulators.biway import BiwaySimulator
 from local.simulators.imbee import ImbeeSimulator
 from local.simulators.smartico import SmarticoSimulator
+from local.simulators.smartregion import SmartRegionSimulator
 from local.simulators.watbot import WatbotSimulator, seed_demo_contacts
 from local.template import create_table
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, FakeSmartRegion, ProviderFakes
+from tests.support import FakeLambdaContext, ProviderFakes
 
 SMARTREGION_SECRET = {
     "api_key": "sr-test-key",
@@ -77,7 +78,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def providers(aws: None, monkeypatch: pytest.MonkeyPatch) -> ProviderFakes:
     """Every provider fake, reached through one MockTransport routing on the request's host."""
     fakes = ProviderFakes()
-    fakes.add("smartregion.test", FakeSmartRegion(api_key=SMARTREGION_SECRET["api_key"]))
+    project = {"api_key": SMARTREGION_SECRET["api_key"], "channels": ["chan-1", "chan-2"]}
+    fakes.add("smartregion.test", SimulatorFake(SmartRegionSimulator({SMARTREGION_SECRET["project_id"]: project})))
     # Rate limits are tested on their own (test_ratelimit.py); here they would only slow tests down.
     monkeypatch.setenv("RATE_LIMIT_WATBOT", "0")
     watbot = WatbotSimulator({"wb-test-token"}, rate_limit=None)
@@ -92,9 +94,9 @@ def providers(aws: None, monkeypatch: pytest.MonkeyPatch) -> ProviderFakes:
 
 
 @pytest.fixture
-def smartregion(providers: ProviderFakes) -> FakeSmartRegion:
+def smartregion(providers: ProviderFakes) -> SimulatorFake:
     fake = providers.fakes["smartregion.test"]
-    assert isinstance(fake, FakeSmartRegion)
+    assert isinstance(fake, SimulatorFake)
     return fake
 
 

@@ -8,7 +8,8 @@ import httpx
 import pytest
 
 import registrations_handler
-from tests.support import FakeLambdaContext, FakeSmartRegion, api_event, body_of
+from tests.simulated import SimulatorFake
+from tests.support import FakeLambdaContext, api_event, body_of
 from tests.unit.conftest import registration_items
 
 REGISTRATION = {
@@ -29,7 +30,7 @@ def get(path: str, context: FakeLambdaContext, query: dict[str, str] | None = No
     return registrations_handler.lambda_handler(api_event("GET", path, route=route, query=query), context)
 
 
-def test_new_user_is_registered_with_exactly_the_documented_request(smartregion: FakeSmartRegion, context) -> None:
+def test_new_user_is_registered_with_exactly_the_documented_request(smartregion: SimulatorFake, context) -> None:
     # When a new user is registered
     response = post(REGISTRATION, context)
 
@@ -58,7 +59,7 @@ def test_new_user_is_registered_with_exactly_the_documented_request(smartregion:
     assert len(registration_items()) == 1
 
 
-def test_registered_user_can_be_read_back_by_id_and_by_user(smartregion: FakeSmartRegion, context) -> None:
+def test_registered_user_can_be_read_back_by_id_and_by_user(smartregion: SimulatorFake, context) -> None:
     created = body_of(post(REGISTRATION, context))
 
     by_id = get(f"/v1/registrations/{created['id']}", context)
@@ -70,7 +71,7 @@ def test_registered_user_can_be_read_back_by_id_and_by_user(smartregion: FakeSma
     assert body_of(by_user) == {"items": [created], "next_token": None}
 
 
-def test_registering_again_answers_200_and_updates_the_same_registration(smartregion: FakeSmartRegion, context) -> None:
+def test_registering_again_answers_200_and_updates_the_same_registration(smartregion: SimulatorFake, context) -> None:
     first = body_of(post(REGISTRATION, context))
 
     again = post({**REGISTRATION, "user_field": {"name": "Ivan", "phone": "+79990000000"}}, context)
@@ -111,7 +112,7 @@ def test_user_field_is_optional_and_not_sent_when_absent(smartregion, context) -
     ],
 )
 def test_provider_refusals_map_to_problems_and_store_nothing(
-    smartregion: FakeSmartRegion, context, provider_status: int, status: int, kind: str, title_part: str
+    smartregion: SimulatorFake, context, provider_status: int, status: int, kind: str, title_part: str
 ) -> None:
     smartregion.script = [provider_status] * 3
 
@@ -135,7 +136,7 @@ def test_unknown_channel_is_the_providers_404_as_a_422(smartregion, context) -> 
 
 
 def test_wrong_api_key_in_the_secret_is_a_502_that_names_the_credentials(smartregion, context) -> None:
-    smartregion.api_key = "rotated-key"
+    smartregion.simulator.projects["proj-1"]["api_key"] = "rotated-key"
 
     response = post(REGISTRATION, context)
 
@@ -151,7 +152,7 @@ def test_transient_5xx_is_retried_because_registration_is_an_upsert(smartregion,
     response = post(REGISTRATION, context)
 
     assert response["statusCode"] == 201
-    assert smartregion.registration_calls == 3
+    assert len(smartregion.calls("/registration")) == 3
 
 
 def test_provider_5xx_is_retried_three_times_then_502(smartregion, context) -> None:
@@ -160,7 +161,7 @@ def test_provider_5xx_is_retried_three_times_then_502(smartregion, context) -> N
     response = post(REGISTRATION, context)
 
     assert response["statusCode"] == 502
-    assert smartregion.registration_calls == 3
+    assert len(smartregion.calls("/registration")) == 3
 
 
 def test_provider_timeout_is_a_504_after_retries(smartregion, context) -> None:
@@ -170,7 +171,7 @@ def test_provider_timeout_is_a_504_after_retries(smartregion, context) -> None:
 
     assert response["statusCode"] == 504
     assert body_of(response)["type"].endswith("/provider-timeout")
-    assert smartregion.registration_calls == 3
+    assert len(smartregion.calls("/registration")) == 3
     assert registration_items() == []
 
 
@@ -191,7 +192,7 @@ def test_idempotency_key_makes_a_retried_post_call_smartregion_once(smartregion,
 
     assert first["statusCode"] == second["statusCode"] == 201
     assert body_of(first) == body_of(second)
-    assert smartregion.registration_calls == 1
+    assert len(smartregion.calls("/registration")) == 1
 
 
 def test_idempotency_key_reused_with_another_body_is_refused(smartregion, context) -> None:
@@ -202,7 +203,7 @@ def test_idempotency_key_reused_with_another_body_is_refused(smartregion, contex
 
     assert response["statusCode"] == 422
     assert body_of(response)["title"] == "Idempotency-Key reused"
-    assert smartregion.registration_calls == 1
+    assert len(smartregion.calls("/registration")) == 1
 
 
 def test_failed_call_leaves_the_idempotency_key_free_for_a_retry(smartregion, context) -> None:
@@ -213,14 +214,14 @@ def test_failed_call_leaves_the_idempotency_key_free_for_a_retry(smartregion, co
     retried = post(REGISTRATION, context, headers)
 
     assert retried["statusCode"] == 201
-    assert smartregion.registration_calls == 4
+    assert len(smartregion.calls("/registration")) == 4
 
 
 def test_without_idempotency_key_each_post_calls_the_provider(smartregion, context) -> None:
     post(REGISTRATION, context)
     post(REGISTRATION, context)
 
-    assert smartregion.registration_calls == 2
+    assert len(smartregion.calls("/registration")) == 2
 
 
 def test_the_provider_api_key_never_reaches_responses_or_logs(smartregion, context, capsys) -> None:
