@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
@@ -27,19 +27,12 @@ from chatbridge.models.messaging import (
     MessageRequest,
     TemplateRequest,
 )
+from chatbridge.routes.parameters import IdempotencyKey
 from chatbridge.routes.responses import problems
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 TAGS = ["messaging"]
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Retries with the same key return the first answer; the provider is called once.",
-    ),
-]
 SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 422, 429, 502, 504)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chatbridge.api import caller_of
@@ -17,18 +17,10 @@ from chatbridge.models.registrations import (
     RegistrationRequest,
     registration_examples,
 )
+from chatbridge.routes.parameters import IdempotencyKey
 from chatbridge.routes.responses import problems, success
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
-
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        max_length=255,
-        description="Retries with the same key return the first answer; the provider is called once.",
-    ),
-]
 
 
 @router.post(
