@@ -10,6 +10,8 @@ from typing import Any, Protocol
 
 import httpx
 
+import registrations_handler
+
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 API_KEY_CONTEXT = {"authenticated": True, "key_id": "test-key-id", "key_name": "tests"}
@@ -91,3 +93,22 @@ class ProviderFakes:
         if fake is None:
             raise httpx.ConnectError(f"no fake for host {request.url.host}", request=request)
         return fake.handle(request)
+
+
+def post_registration(
+    body: dict[str, Any] | str, context: Any, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    import registrations_handler
+
+    event = api_event("POST", "/v1/registrations", body=body, headers=headers)
+    response: dict[str, Any] = registrations_handler.lambda_handler(event, context)
+    return response
+
+
+def get_registration(path: str, context: Any, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """GET /v1/registrations/{id} or, for the bare collection path, the query by user."""
+    route = "/v1/registrations/{id}" if path.count("/") == 3 else None
+    response: dict[str, Any] = registrations_handler.lambda_handler(
+        api_event("GET", path, route=route, query=query), context
+    )
+    return response

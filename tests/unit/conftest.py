@@ -93,11 +93,35 @@ def providers(aws: None, monkeypatch: pytest.MonkeyPatch) -> ProviderFakes:
     return fakes
 
 
-@pytest.fixture
-def smartregion(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["smartregion.test"]
+def fake_of(providers: ProviderFakes, provider: str) -> SimulatorFake:
+    fake = providers.fakes[f"{provider}.test"]
     assert isinstance(fake, SimulatorFake)
     return fake
+
+
+@pytest.fixture
+def smartregion(providers: ProviderFakes) -> SimulatorFake:
+    return fake_of(providers, "smartregion")
+
+
+@pytest.fixture
+def smartico(providers: ProviderFakes) -> SimulatorFake:
+    return fake_of(providers, "smartico")
+
+
+@pytest.fixture
+def imbee(providers: ProviderFakes) -> SimulatorFake:
+    return fake_of(providers, "imbee")
+
+
+@pytest.fixture
+def biway(providers: ProviderFakes) -> SimulatorFake:
+    return fake_of(providers, "biway")
+
+
+@pytest.fixture
+def watbot(providers: ProviderFakes) -> SimulatorFake:
+    return fake_of(providers, "watbot")
 
 
 @pytest.fixture

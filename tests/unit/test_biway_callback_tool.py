@@ -9,18 +9,10 @@ import pytest
 
 from local.simulators.biway import BiwaySimulator
 from tests.simulated import SimulatorFake
-from tests.support import ProviderFakes
 from tests.unit.conftest import CALLBACK_TOKENS
 from tools import biway_callback
 
 API_URL = "https://abc123.execute-api.eu-west-1.amazonaws.com/"
-
-
-@pytest.fixture
-def biway(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["biway.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
 
 
 def test_the_callback_url_carries_the_webhook_token(biway: SimulatorFake) -> None:

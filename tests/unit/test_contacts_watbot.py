@@ -20,13 +20,6 @@ AWKWARD = "VIP & друзья = 100% + #1 🚀"
 
 
 @pytest.fixture
-def watbot(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["watbot.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
-
-
-@pytest.fixture
 def simulator(watbot: SimulatorFake) -> WatbotSimulator:
     assert isinstance(watbot.simulator, WatbotSimulator)
     return watbot.simulator

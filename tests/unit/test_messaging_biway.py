@@ -18,7 +18,7 @@ from chatbridge.clock import derived_id
 from chatbridge.store.messages import get_message_store
 from local.simulators.biway import DEMO_AGENT_ID, BiwaySimulator
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
+from tests.support import FakeLambdaContext, api_event, body_of
 from tests.unit.conftest import table_items
 
 API_KEY = "biway-test-key"
@@ -29,13 +29,6 @@ BROADCAST = {
     "text": "Soldes d'hiver : -30 % ce week-end.",
 }
 CONVERSATION = {"provider": "biway", "recipients": ["+33670000001", "+33670000002"], "text": "Rendez-vous à 10 h."}
-
-
-@pytest.fixture
-def biway(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["biway.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
 
 
 @pytest.fixture

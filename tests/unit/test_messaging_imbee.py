@@ -11,17 +11,10 @@ import messaging_handler
 import registrations_handler
 from local.simulators.imbee import ImbeeSimulator
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
+from tests.support import FakeLambdaContext, api_event, body_of
 from tests.unit.conftest import table_items
 
 AUTH, CORPORATE = "imbee-test-auth", "imbee-test-corporate-token"
-
-
-@pytest.fixture
-def imbee(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["imbee.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
 
 
 @pytest.fixture

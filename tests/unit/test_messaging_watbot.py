@@ -9,15 +9,8 @@ import pytest
 import messaging_handler
 from local.simulators.watbot import WatbotSimulator
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
+from tests.support import FakeLambdaContext, api_event, body_of
 from tests.unit.conftest import table_items
-
-
-@pytest.fixture
-def watbot(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["watbot.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ import boto3
 import httpx
 import pytest
 
-import registrations_handler
 from chatbridge.store import get_store
 from local.simulators.biway import DEMO_AGENT_ID, BiwaySimulator
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
+from tests.support import FakeLambdaContext, body_of
+from tests.support import get_registration as get
+from tests.support import post_registration as post
 from tests.unit.conftest import registration_items, table_items
 
 COMPANY = {
@@ -31,27 +32,9 @@ ACCOUNT = {"provider": "biway", "kind": "account", "email": "Jeanne.Martin@Examp
 TESTER = {"provider": "biway", "kind": "tester", "agent_id": DEMO_AGENT_ID, "phone": "+33 6 70 00 00 00"}
 
 
-@pytest.fixture
-def biway(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["biway.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
-
-
 def simulator_of(fake: SimulatorFake) -> BiwaySimulator:
     assert isinstance(fake.simulator, BiwaySimulator)
     return fake.simulator
-
-
-def post(body: dict, context: FakeLambdaContext, headers: dict[str, str] | None = None) -> dict:
-    return registrations_handler.lambda_handler(
-        api_event("POST", "/v1/registrations", body=body, headers=headers), context
-    )
-
-
-def get(path: str, context: FakeLambdaContext, query: dict[str, str] | None = None) -> dict:
-    route = "/v1/registrations/{id}" if path.count("/") == 3 else None
-    return registrations_handler.lambda_handler(api_event("GET", path, route=route, query=query), context)
 
 
 def test_a_company_is_created_from_the_partner_account_and_waits_for_verification(biway, context) -> None:

@@ -11,12 +11,13 @@ import boto3
 import httpx
 import pytest
 
-import registrations_handler
 from chatbridge.errors import ConfigurationError, NotFoundError
 from chatbridge.logic.imbee_credentials import imbee_user_credentials
 from local.simulators.imbee import ImbeeSimulator
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
+from tests.support import FakeLambdaContext, body_of
+from tests.support import get_registration as get
+from tests.support import post_registration as post
 from tests.unit.conftest import registration_items, table_items
 
 USER = {
@@ -29,27 +30,9 @@ USER = {
 }
 
 
-@pytest.fixture
-def imbee(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["imbee.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
-
-
 def simulator_of(fake: SimulatorFake) -> ImbeeSimulator:
     assert isinstance(fake.simulator, ImbeeSimulator)
     return fake.simulator
-
-
-def post(body: dict, context: FakeLambdaContext, headers: dict[str, str] | None = None) -> dict:
-    return registrations_handler.lambda_handler(
-        api_event("POST", "/v1/registrations", body=body, headers=headers), context
-    )
-
-
-def get(path: str, context: FakeLambdaContext, query: dict[str, str] | None = None) -> dict:
-    route = "/v1/registrations/{id}" if path.count("/") == 3 else None
-    return registrations_handler.lambda_handler(api_event("GET", path, route=route, query=query), context)
 
 
 def credential_values(fake: SimulatorFake, unique_id: str = "user_identifier_sha") -> list[str]:

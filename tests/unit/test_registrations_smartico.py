@@ -11,10 +11,11 @@ import boto3
 import httpx
 import pytest
 
-import registrations_handler
 from local.simulators.smartico import SmarticoSimulator
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
+from tests.support import FakeLambdaContext, body_of
+from tests.support import get_registration as get
+from tests.support import post_registration as post
 from tests.unit.conftest import registration_items, table_items
 
 PASSWORD = "Q!w2e3r4Secret"
@@ -46,27 +47,9 @@ OPTIONAL_FIELDS = {
 }
 
 
-@pytest.fixture
-def smartico(providers: ProviderFakes) -> SimulatorFake:
-    fake = providers.fakes["smartico.test"]
-    assert isinstance(fake, SimulatorFake)
-    return fake
-
-
 def simulator_of(fake: SimulatorFake) -> SmarticoSimulator:
     assert isinstance(fake.simulator, SmarticoSimulator)
     return fake.simulator
-
-
-def post(body: dict | str, context: FakeLambdaContext, headers: dict[str, str] | None = None) -> dict:
-    return registrations_handler.lambda_handler(
-        api_event("POST", "/v1/registrations", body=body, headers=headers), context
-    )
-
-
-def get(path: str, context: FakeLambdaContext, query: dict[str, str] | None = None) -> dict:
-    route = "/v1/registrations/{id}" if path.count("/") == 3 else None
-    return registrations_handler.lambda_handler(api_event("GET", path, route=route, query=query), context)
 
 
 def test_new_affiliate_is_registered_with_exactly_the_documented_request(smartico: SimulatorFake, context) -> None:

@@ -7,9 +7,10 @@ import json
 import httpx
 import pytest
 
-import registrations_handler
 from tests.simulated import SimulatorFake
-from tests.support import FakeLambdaContext, api_event, body_of
+from tests.support import FakeLambdaContext, body_of
+from tests.support import get_registration as get
+from tests.support import post_registration as post
 from tests.unit.conftest import registration_items
 
 REGISTRATION = {
@@ -18,16 +19,6 @@ REGISTRATION = {
     "payload": "PAYLOAD123",
     "user_field": {"name": "Ivan", "lastname": "Ivanov", "age": 30},
 }
-
-
-def post(body: dict | str, context: FakeLambdaContext, headers: dict[str, str] | None = None) -> dict:
-    event = api_event("POST", "/v1/registrations", body=body, headers=headers)
-    return registrations_handler.lambda_handler(event, context)
-
-
-def get(path: str, context: FakeLambdaContext, query: dict[str, str] | None = None) -> dict:
-    route = "/v1/registrations/{id}" if path.count("/") == 3 else None
-    return registrations_handler.lambda_handler(api_event("GET", path, route=route, query=query), context)
 
 
 def test_new_user_is_registered_with_exactly_the_documented_request(smartregion: SimulatorFake, context) -> None:
