@@ -9,12 +9,13 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean
+.PHONY: help install dev demo test unit unit-future integration lint format validate build bench api-key biway-callback ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
 	@echo "make demo       scripted scenario: presence webhook, Bi-way message read, EventBridge events"
 	@echo "make test       unit, contract and integration tests"
+	@echo "make unit-future  unit tests with the clock 400 days ahead (needs faketime)"
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
@@ -51,6 +52,12 @@ test: install
 
 unit: install
 	$(PY) -m pytest tests/unit tests/contract
+
+# The unit suite again with the whole process's clock 400 days ahead (Debian's faketime):
+# a test that depends on today's date fails here first, not on main a year from now.
+FUTURE ?= +400 days
+unit-future: install
+	faketime '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider tests/unit tests/contract
 
 integration: install
 	$(PY) -m pytest tests/integration

@@ -124,7 +124,6 @@ def biway_message(provider_ref: str = "msg-8841") -> MessageItem:
         connection="default",
         kind="submit",
         status="accepted",
-        status_at=now,
         provider_ref=provider_ref,
         recipients=1,
         recipient="+33670000000",

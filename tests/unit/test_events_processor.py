@@ -188,7 +188,6 @@ def test_an_agent_state_goes_to_the_message_store(providers, published, context)
         connection="default",
         kind="agent",
         status="pending_verification",
-        status_at=now,
         provider_ref="agt-77",
         created_at=now,
         updated_at=now,

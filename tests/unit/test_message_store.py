@@ -45,7 +45,6 @@ def message(
         connection="default",
         kind="broadcast" if per_recipient else "submit",
         status="accepted",
-        status_at=T0,
         provider_ref=ref,
         recipients=3 if per_recipient else 1,
         per_recipient=per_recipient,

@@ -8,6 +8,10 @@ the table can catch up.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from chatbridge.store.items import StatusChange, sortable_time
+
 # Ours, with the order they normally come in. The rank only breaks ties between two events that
 # carry the same instant: `read` then wins over `delivered`, whatever order they arrive in.
 STATUS_RANKS: dict[str, int] = {
@@ -63,3 +67,15 @@ def our_status(provider: str, state: str) -> str:
 
 def rank_of(status: str) -> int:
     return STATUS_RANKS.get(status, UNKNOWN_RANK)
+
+
+def history_order(change: StatusChange) -> tuple[bool, datetime, int, str]:
+    """Sort key of a status history: our own entries (no event) first, then provider reports by
+    provider time, lifecycle rank and event id. Our clock and a provider's are never compared."""
+    return (change.event_id is not None, change.at, rank_of(change.status), change.event_id or "")
+
+
+def report_version(at: datetime, status: str, event_id: str) -> str:
+    """Orders the reports about one subject by string comparison: the provider's time, then the
+    lifecycle rank (at one instant `read` beats `delivered`, `rejected` beats `active`), then the id."""
+    return f"{sortable_time(at)}#{rank_of(status):03d}#{event_id}"

@@ -70,7 +70,6 @@ def _item(
         connection=connection,
         kind=kind,
         status=status,
-        status_at=now,
         provider_ref=answer.reference,
         recipients=recipients,
         recipient=recipient,

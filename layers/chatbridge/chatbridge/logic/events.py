@@ -2,9 +2,11 @@
 and listing the events of one registration or message.
 
 Applying is exactly-once in effect: every write is conditional on the event being newer than what
-is stored (time, then event id to break ties), so a redelivered, retried or late event changes
-nothing it should not. Publishing is at least once (EventBridge's own guarantee); the detail's `id`
-lets consumers dedupe.
+is stored (provider time, then lifecycle rank, then event id to break ties), so a redelivered,
+retried or late event changes nothing it should not. Reports are compared with reports only: our
+own first state (`pending_verification`, `accepted`, no presence) has no version and yields to the
+first report, whatever the provider's clock says. Publishing is at least once (EventBridge's own
+guarantee); the detail's `id` lets consumers dedupe.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from chatbridge.clock import utc_now
 from chatbridge.errors import FieldIssue, NotFoundError, ValidationFailedError
 from chatbridge.logic.provider_events import EventFacts, describe
+from chatbridge.message_statuses import report_version
 from chatbridge.models.events import BusEventDetail, Event, EventPage
 from chatbridge.observability import logger, metrics
 from chatbridge.store import RegistrationStore, get_store
@@ -119,7 +122,9 @@ def _apply_to_registrations(item: EventItem, facts: EventFacts, store: Registrat
             # already set by this event: an earlier attempt applied it, then failed to publish or mark
             changed += store.apply_presence(registration.id, presence) or _set_by(registration.presence, item.id)
         else:
-            changed += store.apply_verification_status(registration.id, facts.state, item.version)
+            changed += store.apply_verification_status(
+                registration.id, facts.state, report_version(item.effective_at, facts.state, item.id)
+            )
     return ProcessedEvent(
         outcome=_outcome(len(matched), changed),
         detail_type=facts.detail_type,

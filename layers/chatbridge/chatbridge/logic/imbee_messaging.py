@@ -45,7 +45,6 @@ def access_token(request: ImbeeChatTokenRequest, message_id: str) -> Dispatched:
         connection=request.connection,
         kind="access_token",
         status="created",
-        status_at=now,
         recipients=1,
         recipient=request.virtual_user,
         details={
@@ -81,7 +80,6 @@ def open_chat(request: ImbeeConversationRequest, message_id: str) -> Dispatched:
         connection=request.connection,
         kind="chat",
         status="created",
-        status_at=now,
         provider_ref=chat.conversation_id,
         recipients=len(request.contacts),
         details={

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from chatbridge.clock import derived_id, random_id
 from chatbridge.errors import NotFoundError
+from chatbridge.message_statuses import history_order
 from chatbridge.models.messaging import (
     Message,
     MessageDetail,
@@ -73,7 +74,7 @@ def _view(change: StatusChange) -> StatusChangeView:
 
 def to_resource(item: MessageItem) -> Message:
     values = item.model_dump(exclude={"status_history", "status_at", "per_recipient"})
-    history = sorted(item.status_history, key=lambda change: change.at)
+    history = sorted(item.status_history, key=history_order)
     return Message(**values, status_history=[_view(c) for c in history])
 
 
@@ -128,7 +129,7 @@ def get_message(
             recipient=r.recipient,
             status=r.status,
             at=r.status_at,
-            status_history=[_view(c) for c in sorted(r.status_history, key=lambda change: change.at)],
+            status_history=[_view(c) for c in sorted(r.status_history, key=history_order)],
         )
         for r in record.recipients
     ]

@@ -24,7 +24,6 @@ def send(request: WatbotMessageRequest, message_id: str) -> Dispatched:
         connection=request.connection,
         kind="message",
         status="accepted",
-        status_at=now,
         provider_ref=sent.provider_ref,
         recipients=1,
         recipient=request.contact_id,

@@ -118,7 +118,9 @@ class MessageItem(BaseModel):
     connection: str
     kind: str  # submit, conversation, broadcast, chat, chat_token, template, agent, access_token
     status: str
-    status_at: SortableTime
+    # The provider's time of the report that set `status`. None while `status` is our own first
+    # one: our clock is never compared with a provider's, so the first report always replaces it.
+    status_at: SortableTime | None = None
     provider_ref: str | None = None
     recipients: int = 0
     recipient: str | None = None

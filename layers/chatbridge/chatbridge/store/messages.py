@@ -7,6 +7,8 @@ callback follows. Every path is GetItem, Query or a conditional write.
 Status updates arrive out of order and more than once (providers retry callbacks), so
 `apply_status` decides with conditions evaluated by DynamoDB, not by a read-then-write: an event
 is applied once per `event_id`, and an event older than the current status only joins the history.
+Provider reports are ordered among themselves only (provider time, then lifecycle rank): a message
+is stored without `status_at`, so our own first status yields to the first report whatever its time.
 """
 
 from __future__ import annotations
@@ -95,7 +97,11 @@ class DynamoMessageStore:
             {
                 "Put": {
                     "TableName": self._table,
-                    "Item": to_attributes(_plain({**item.model_dump(mode="json"), **item.key(item.id)})),
+                    # Our first status carries no status_at, whatever the caller set: the first
+                    # provider report replaces it, however the provider's clock compares with ours.
+                    "Item": to_attributes(
+                        _plain({**item.model_dump(mode="json", exclude={"status_at"}), **item.key(item.id)})
+                    ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             }
