@@ -62,7 +62,7 @@ def through_the_layer(base_url: str, contacts: list[int], calls: int, concurrenc
     _layer_on_path()
     from pydantic import SecretStr
 
-    from chatbridge.providers.watbot import WatbotClient, WatbotConnection
+    from chatbridge.integrations.watbot.client import WatbotClient, WatbotConnection
 
     client = WatbotClient(WatbotConnection(api_token=SecretStr(TOKEN), base_url=base_url))
 

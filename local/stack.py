@@ -71,13 +71,12 @@ def reset_layer_caches() -> None:
 
     from chatbridge import idempotency
     from chatbridge.aws import reset_clients
-    from chatbridge.providers.base import http_pool
+    from chatbridge.integrations.http import http_pool
     from chatbridge.settings import get_settings
-    from chatbridge.store.base import get_store
 
     reset_clients()
     get_settings.cache_clear()
-    get_store.cache_clear()
+
     idempotency.reset()
     http_pool.reset()
     parameters.clear_caches()  # type: ignore[no-untyped-call]

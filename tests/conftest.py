@@ -24,14 +24,13 @@ def reset_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 
     from chatbridge import aws, idempotency
-    from chatbridge.providers.base import http_pool
+    from chatbridge.integrations.http import http_pool
     from chatbridge.settings import get_settings
-    from chatbridge.store import get_store
 
     parameters.clear_caches()
     parameters.base.DEFAULT_PROVIDERS.clear()
     aws.reset_clients()
-    get_store.cache_clear()
+
     get_settings.cache_clear()
     idempotency.reset()
     http_pool.reset()

@@ -21,9 +21,9 @@ import sys
 from typing import Any
 
 from chatbridge.errors import ChatbridgeError
-from chatbridge.logic.biway_callbacks import register_callback_url
+from chatbridge.integrations.biway.callback_url import register_callback_url
+from chatbridge.integrations.biway.client import PROVIDER, BiwayAnswer, BiwayConnection
 from chatbridge.observability import metrics
-from chatbridge.providers.biway import PROVIDER, BiwayAnswer, BiwayConnection
 
 CALLBACK_TOKENS_NAME = "callbacks"
 

@@ -14,13 +14,12 @@ from chatbridge.routes import meta
 
 @cache
 def every_route() -> APIGatewayHttpResolver:
-    from chatbridge.models.messaging import ALL_MESSAGING_PROVIDERS
-    from chatbridge.models.registrations import REGISTRATION_BODY_TAGS
+    from chatbridge.models.requests import MESSAGING_BODY_TAGS, REGISTRATION_BODY_TAGS
     from chatbridge.routes import callbacks, contacts, events, messaging, registrations
 
     described = build_app(
         [registrations.router, callbacks.router, events.router, messaging.router, contacts.router],
-        provider_tags=(*REGISTRATION_BODY_TAGS, *ALL_MESSAGING_PROVIDERS),
+        provider_tags=(*REGISTRATION_BODY_TAGS, *MESSAGING_BODY_TAGS),
     )
     meta.install(described, every_route)
     return described

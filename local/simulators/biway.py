@@ -1,4 +1,4 @@
-"""Bi-way/Api simulator, faithful to provider-docs/biway-api-guide.fr.txt where it says something.
+"""Bi-way/Api simulator, faithful to Bi-way's API guide (French) where it says something.
 
 The guide names the services and their flow only. What it says, and this simulator does:
 - a partner account registers a callback URL (`POST /system/callback`) for the events of its

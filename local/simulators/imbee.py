@@ -1,4 +1,6 @@
-"""Imbee REST API simulator, faithful to provider-docs/imbee-rest-api.txt (and DESIGN section 7).
+"""Imbee REST API simulator, faithful to Imbee's REST API document.
+
+`virtual_user` and `celullar` are spelled as Imbee spells them on the wire.
 
 Three calls, all POST with `Content-Type: application/json`, `Authorization: <auth>` and
 `X-WOOS-KEY`, all answered with the envelope `{time, code, message, body}` (`time` a float of

@@ -1,4 +1,4 @@
-"""Smartico affiliate registration simulator, faithful to provider-docs/smartico-affiliate-registration.txt.
+"""Smartico affiliate registration simulator, faithful to Smartico's affiliate registration API document.
 
 One call: `POST /api/register-aff` with a JSON body. Every answer is HTTP 200 with one of the
 document's `AffApiErrors` codes, in the body shape this project assumes (the document shows none):

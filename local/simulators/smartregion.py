@@ -1,4 +1,4 @@
-"""SmartRegion registration API simulator, faithful to provider-docs/smartregion-registration.txt.
+"""SmartRegion registration API simulator, faithful to SmartRegion's registration API document.
 
 The document defines one call, `POST /registration` with `Content-Type: application/json` and the
 project's access token in `X-API-KEY`, and only status codes: 201 registered, 200 registration
@@ -6,7 +6,7 @@ updated, 404 channel or project not found, 403 authorization error, 400 missing 
 parameter. Bodies answered here are small JSON objects of our own; clients must rely on the codes.
 
 Checks run in the order a gateway in front of the provider would apply them: route, token,
-media type, JSON, fields, then project and channel. Tokens are project-scoped (DESIGN.md section 7),
+media type, JSON, fields, then project and channel. Tokens are project-scoped (SmartRegion's public API notes),
 so a known token used for another known project is a 403, while an unknown project is a 404.
 
 Tests drive failures through Python methods (`fail_next`, `delay_next`), not through HTTP.

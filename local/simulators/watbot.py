@@ -1,6 +1,6 @@
 """Watbot (CleverApp) contacts API simulator: contacts, tags, variables and replies, stateful.
 
-Faithful to provider-docs/watbot-contacts.ru.txt and DESIGN section 7: `/api/v1/<method>`, the
+Faithful to Watbot's contacts API reference (Russian) and its public API reference: `/api/v1/<method>`, the
 `api_token` and every other parameter read from the query string or a form/JSON body (the Laravel
 back end merges them), JSON answers when the client sends `Accept: application/json` and a redirect
 to the login page when it does not and the token is refused, 404 for an unknown contact, 422 with
@@ -8,7 +8,7 @@ to the login page when it does not and the token is refused, 404 for an unknown 
 window, `Retry-After: 1`). deleteContactVariable answers POST (the public reference) and DELETE
 (the document's example).
 
-Answer shapes follow DESIGN where it gives them (getContacts `{"data": [...]}`, getContactVariables
+Answer shapes follow the public reference where it gives them (getContacts `{"data": [...]}`, getContactVariables
 a bare list); the others are small JSON objects of our own. Tests drive failures, latency and the
 rate limit through Python (`fail_next`, `latency`, `rate_limit`), not through HTTP.
 """
@@ -28,7 +28,7 @@ from local.ports import LOOPBACK
 from local.simulators.serving import Answer, RecordedRequest, Refusal, Simulator, run_standalone
 
 API_PREFIX = "/api/v1/"
-DEFAULT_RATE_LIMIT = 2  # requests per second per api_token (DESIGN section 7)
+DEFAULT_RATE_LIMIT = 2  # requests per second per api_token (Watbot's public limit)
 MAX_CONTACTS_PER_PAGE = 500
 DEMO_TOKEN = "wb-demo-token"
 DEMO_BOT_ID = "7001"

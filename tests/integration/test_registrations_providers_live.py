@@ -15,7 +15,7 @@ import boto3
 import httpx
 import pytest
 
-from chatbridge.logic.imbee_credentials import imbee_user_credentials
+from chatbridge.integrations.imbee.credentials import imbee_user_credentials
 from local.simulators.biway import DEMO_AGENT_ID
 from local.stack import LocalStack
 

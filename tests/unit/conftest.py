@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 from pytest_socket import disable_socket, enable_socket
 
-from chatbridge.providers.base import RetryPolicy, http_pool
+from chatbridge.integrations.http import RetryPolicy, http_pool
 from local.simulators.biway import BiwaySimulator
 from local.simulators.imbee import ImbeeSimulator
 from local.simulators.smartico import SmarticoSimulator
@@ -55,7 +55,7 @@ def _no_sockets() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _instant_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    from chatbridge.providers.base import ProviderClient
+    from chatbridge.integrations.http import ProviderClient
 
     monkeypatch.setattr(ProviderClient, "retry_policy", RetryPolicy(sleep=lambda _: None))
 

@@ -16,9 +16,8 @@ import events_processor_handler
 from chatbridge.clock import derived_id
 from chatbridge.logic.callbacks import receive_callback
 from chatbridge.store import get_store
-from chatbridge.store.events import EventItem
-from chatbridge.store.items import MessageItem, RegistrationItem
-from chatbridge.store.messages import get_message_store
+from chatbridge.store.base import get_message_store
+from chatbridge.store.items import EventItem, MessageItem, RegistrationItem
 from tests.unit.conftest import CALLBACK_TOKENS
 
 BUS = "chatbridge-test-events"

@@ -13,7 +13,7 @@ import pytest
 
 import callbacks_handler
 from chatbridge.logic.callbacks import authenticate, receive_callback
-from chatbridge.store.events import get_event_store
+from chatbridge.store.base import get_event_store
 from tests.support import api_event, body_of
 from tests.unit.conftest import CALLBACK_TOKENS, table_items
 

@@ -123,7 +123,9 @@ def test_at_one_instant_the_further_status_wins(biway, published, context, skew:
     assert read_message(message["id"], context)["status"] == "read"
 
 
-@pytest.mark.parametrize("offset", [timedelta(seconds=-1), timedelta(0), timedelta(seconds=1)], ids=["before", "at", "after"])
+@pytest.mark.parametrize(
+    "offset", [timedelta(seconds=-1), timedelta(0), timedelta(seconds=1)], ids=["before", "at", "after"]
+)
 def test_the_first_report_replaces_our_status_before_at_and_after_creation(
     biway, published, context, offset: timedelta
 ) -> None:
@@ -180,9 +182,7 @@ def test_a_chat_token_reads_read_on_a_report_from_a_skewed_clock(biway, publishe
 
 
 @pytest.mark.parametrize("skew", SKEWS, ids=SKEW_IDS)
-def test_a_verification_report_from_a_skewed_clock_replaces_pending(
-    biway, published, context, skew: timedelta
-) -> None:
+def test_a_verification_report_from_a_skewed_clock_replaces_pending(biway, published, context, skew: timedelta) -> None:
     response = post_registration(
         {
             "provider": "biway",

@@ -310,7 +310,7 @@ def test_base_url_defaults_to_watbot_ru(aws, context) -> None:
     fakes = ProviderFakes()
     fake = SimulatorFake(WatbotSimulator({"prod-token"}, rate_limit=None))
     fakes.add("watbot.ru", fake)
-    from chatbridge.providers.base import http_pool
+    from chatbridge.integrations.http import http_pool
 
     http_pool.reset(fakes.transport())
     boto3.client("secretsmanager").create_secret(

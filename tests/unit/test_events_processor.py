@@ -11,8 +11,8 @@ import pytest
 
 import events_processor_handler
 from chatbridge.store import get_store
+from chatbridge.store.base import get_message_store
 from chatbridge.store.items import MessageItem
-from chatbridge.store.messages import get_message_store
 from tests.support import load_event
 from tests.unit.events_support import (
     BUS,

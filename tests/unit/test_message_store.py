@@ -10,8 +10,9 @@ import pytest
 
 from chatbridge.logic import messaging
 from chatbridge.message_statuses import our_status
+from chatbridge.store.base import get_message_store
 from chatbridge.store.items import MessageItem, StatusChange, sortable_time
-from chatbridge.store.messages import DynamoMessageStore, MessageIdTakenError, get_message_store
+from chatbridge.store.messages import DynamoMessageStore, MessageIdTakenError
 from tests.unit.conftest import table_items
 
 T0 = datetime(2026, 11, 27, 10, 0, 0, tzinfo=UTC)
@@ -163,9 +164,10 @@ def test_unknown_reference_changes_nothing(store) -> None:
 def test_provider_words_are_mapped_and_unknown_ones_kept(store) -> None:
     store.create_message(message())
 
-    store.apply_status("biway", "ref-1", "DISPLAYED", at(1), "e-1", None)
+    # the vocabulary maps a provider's word before the store records it
+    store.apply_status("biway", "ref-1", our_status("biway", "DISPLAYED"), at(1), "e-1", None)
     assert store.get_message("m-1").message.status == "read"  # type: ignore[union-attr]
-    store.apply_status("biway", "ref-1", "Bounced_By_Carrier", at(2), "e-2", None)
+    store.apply_status("biway", "ref-1", our_status("biway", "Bounced_By_Carrier"), at(2), "e-2", None)
     assert store.get_message("m-1").message.status == "bounced_by_carrier"  # type: ignore[union-attr]
     assert our_status("biway", "undelivered") == "failed"
     assert our_status("imbee", "delivered") == "delivered"

@@ -15,7 +15,7 @@ import pytest
 
 import messaging_handler
 from chatbridge.clock import derived_id
-from chatbridge.store.messages import get_message_store
+from chatbridge.store.base import get_message_store
 from local.simulators.biway import DEMO_AGENT_ID, BiwaySimulator
 from tests.simulated import SimulatorFake
 from tests.support import FakeLambdaContext, api_event, body_of

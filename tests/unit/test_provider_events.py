@@ -7,7 +7,12 @@ from typing import Any
 
 import pytest
 
-from chatbridge.logic.provider_events import describe, parse_time
+from chatbridge.integrations import registry
+from chatbridge.integrations.webhook_fields import EventFacts, parse_time
+
+
+def describe(provider: str, body: dict[str, Any]) -> EventFacts:
+    return registry.webhooks(provider).describe(body)
 
 
 @pytest.mark.parametrize(

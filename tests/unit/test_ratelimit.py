@@ -9,9 +9,9 @@ import pytest
 from pydantic import SecretStr
 
 from chatbridge.errors import RateLimitedError
-from chatbridge.providers import ratelimit
-from chatbridge.providers.ratelimit import RateLimit, TokenBucket, configured_limit, throttle_for
-from chatbridge.providers.watbot import WatbotClient, WatbotConnection
+from chatbridge.integrations import ratelimit
+from chatbridge.integrations.ratelimit import RateLimit, TokenBucket, configured_limit, throttle_for
+from chatbridge.integrations.watbot.client import WatbotClient, WatbotConnection
 from local.simulators.watbot import WatbotSimulator
 from tests.simulated import SimulatorFake
 
@@ -151,6 +151,6 @@ def test_without_the_client_limit_watbot_answers_429(monkeypatch) -> None:
 
 
 def ratelimit_free_retries():  # type: ignore[no-untyped-def]
-    from chatbridge.providers.base import RetryPolicy
+    from chatbridge.integrations.http import RetryPolicy
 
     return RetryPolicy(attempts=1)

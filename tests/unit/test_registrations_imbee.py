@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from chatbridge.errors import ConfigurationError, NotFoundError
-from chatbridge.logic.imbee_credentials import imbee_user_credentials
+from chatbridge.integrations.imbee.credentials import imbee_user_credentials
 from local.simulators.imbee import ImbeeSimulator
 from tests.simulated import SimulatorFake
 from tests.support import FakeLambdaContext, body_of

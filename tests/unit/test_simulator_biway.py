@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from chatbridge.errors import ProviderAuthError, ProviderConflictError, ProviderRejectedError
-from chatbridge.providers.biway import (
+from chatbridge.integrations.biway.client import (
     BiwayAccountPayload,
     BiwayAgentPayload,
     BiwayBroadcastPayload,

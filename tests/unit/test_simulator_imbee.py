@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from chatbridge.errors import ProviderAuthError, ProviderRejectedError
-from chatbridge.providers.imbee import (
+from chatbridge.integrations.imbee.client import (
     ImbeeChatContact,
     ImbeeChatRequest,
     ImbeeClient,

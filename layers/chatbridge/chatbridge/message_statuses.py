@@ -1,7 +1,7 @@
 """The status vocabulary of messages, as data: provider states mapped to ours.
 
-Providers report states in their own words (Bi-way's callbacks are not even published, DESIGN
-section 7), so the mapping is a table to extend, not code to change. A state missing from the
+Providers report states in their own words (Bi-way does not even publish its callbacks), so each
+integration's `states` module is a table to extend, not code to change. A state missing from the
 table is kept as the provider said it (lowercased) rather than dropped: the history stays true and
 the table can catch up.
 """
@@ -28,38 +28,13 @@ STATUS_RANKS: dict[str, int] = {
 }
 UNKNOWN_RANK = 5
 
-# provider -> its state (lowercased) -> ours
-PROVIDER_STATES: dict[str, dict[str, str]] = {
-    "biway": {
-        "pending_verification": "pending_verification",
-        "pending": "pending_verification",
-        "waiting_verification": "pending_verification",
-        "active": "active",
-        "activated": "active",
-        "verified": "active",
-        "accepted": "accepted",
-        "queued": "accepted",
-        "submitted": "accepted",
-        "sent": "sent",
-        "delivered": "delivered",
-        "displayed": "read",
-        "read": "read",
-        "failed": "failed",
-        "undelivered": "failed",
-        "error": "failed",
-        "rejected": "rejected",
-        "refused": "rejected",
-        "expired": "expired",
-    },
-    "imbee": {"created": "created", "read": "read", "expired": "expired"},
-    "watbot": {"sent": "sent", "delivered": "delivered", "read": "read", "failed": "failed"},
-}
-
 
 def our_status(provider: str, state: str) -> str:
     """The status we store for `state` reported by `provider`; our own words map to themselves."""
+    from chatbridge.integrations.registry import states
+
     word = state.strip().lower()
-    mapped = PROVIDER_STATES.get(provider, {}).get(word)
+    mapped = states(provider).get(word)
     if mapped is not None:
         return mapped
     return word

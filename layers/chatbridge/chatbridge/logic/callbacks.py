@@ -25,14 +25,13 @@ from chatbridge.errors import (
     UnauthorizedError,
     ValidationFailedError,
 )
-from chatbridge.logic.provider_events import describe
+from chatbridge.integrations import registry
 from chatbridge.models.events import CallbackReceipt
 from chatbridge.observability import logger
 from chatbridge.settings import get_settings
-from chatbridge.store.events import EventItem, EventStore, expiry_for, get_event_store
+from chatbridge.store.base import EventStore, get_event_store
+from chatbridge.store.items import EventItem, expiry_for
 
-# Providers whose webhooks we understand; a token configured for any other is ignored.
-CALLBACK_PROVIDERS = ("smartregion", "biway")
 TOKEN_CACHE_SECONDS = 300
 CallbackTokens = Mapping[str, SecretStr]
 
@@ -66,7 +65,8 @@ _NO_TOKEN = _digest("no token is configured for this provider")
 
 def authenticate(provider: str, token: str, tokens: CallbackTokens) -> None:
     """Constant time: digests of equal length are compared, whatever the lengths of the tokens."""
-    expected = tokens.get(provider) if provider in CALLBACK_PROVIDERS else None
+    # a token configured for a provider whose webhooks we do not read is ignored
+    expected = tokens.get(provider) if provider in registry.callback_providers() else None
     reference = _digest(expected.get_secret_value()) if expected else _NO_TOKEN
     matches = hmac.compare_digest(_digest(token), reference)
     if not (matches and expected):
@@ -97,7 +97,7 @@ def receive_callback(
 ) -> CallbackReceipt:
     authenticate(provider, token, callback_tokens() if tokens is None else tokens)
     text, parsed = parse_body(body)
-    facts = describe(provider, parsed)
+    facts = registry.webhooks(provider).describe(parsed)
     dedupe_key = (
         f"event_id:{facts.provider_event_id}"
         if facts.provider_event_id

@@ -12,54 +12,22 @@ guarantee); the detail's `id` lets consumers dedupe.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from chatbridge.clock import utc_now
 from chatbridge.errors import FieldIssue, NotFoundError, ValidationFailedError
-from chatbridge.logic.provider_events import EventFacts, describe
-from chatbridge.message_statuses import report_version
+from chatbridge.integrations import registry
+from chatbridge.integrations.webhook_fields import EventFacts
 from chatbridge.models.events import BusEventDetail, Event, EventPage
 from chatbridge.observability import logger, metrics
 from chatbridge.store import RegistrationStore, get_store
-from chatbridge.store.events import EventItem, EventOutcome, EventStore, ProcessedEvent, get_event_store
-from chatbridge.store.items import PresenceItem, RegistrationItem
+from chatbridge.store.base import EventStore, MessageStatusStore, get_event_store, get_message_store
+from chatbridge.store.items import EventItem, EventOutcome, ProcessedEvent, RegistrationItem
 
 if TYPE_CHECKING:
     from chatbridge.eventbus import EventPublisher
-    from chatbridge.store.items import MessageItem
-    from chatbridge.store.messages import MessageRecord
-
-USER_LOOKUP_PAGE = 25
-
-
-class MessageStatusStore(Protocol):
-    """The part of the message store (chatbridge.store.messages) that events use."""
-
-    def get_message(
-        self, message_id: str, *, recipients_limit: int = 100, next_token: str | None = None
-    ) -> MessageRecord | None: ...
-
-    def find_message_by_provider_ref(self, provider: str, provider_ref: str) -> MessageItem | None: ...
-
-    def apply_status(  # noqa: PLR0917 - the message store's signature (a cross-team contract)
-        self,
-        provider: str,
-        provider_ref: str,
-        status: str,
-        occurred_at: datetime,
-        event_id: str,
-        recipient: str | None,
-    ) -> bool: ...
-
-
-def _message_store() -> MessageStatusStore:
-    from chatbridge.store.messages import get_message_store
-
-    return get_message_store()
 
 
 # -- processing --------------------------------------------------------------------------------
@@ -80,7 +48,7 @@ def process_event(
         # expired and deleted, or a redelivery of a record already handled (stream retries resume
         # from the first failed record, so records after it come again)
         return None
-    facts = describe(item.provider, json.loads(item.raw))
+    facts = registry.webhooks(item.provider).describe(json.loads(item.raw))
     if not (facts.recognised and facts.subject_ref and facts.state and facts.detail_type):
         result = ProcessedEvent(outcome="unrecognised", processed_at=utc_now())
         events.mark_processed(item, result)
@@ -88,7 +56,7 @@ def process_event(
         metrics.add_metric(name="events.unrecognised", unit=MetricUnit.Count, value=1)
         return result
     if facts.subject_kind == "message":
-        result = _apply_to_message(item, facts, messages or _message_store())
+        result = _apply_to_message(item, facts, messages or get_message_store())
     else:
         result = _apply_to_registrations(item, facts, registrations or get_store())
     if publisher is None:
@@ -112,53 +80,15 @@ def _outcome(matched: int, changed: int) -> EventOutcome:
 
 def _apply_to_registrations(item: EventItem, facts: EventFacts, store: RegistrationStore) -> ProcessedEvent:
     assert facts.subject_ref and facts.state  # checked by process_event
-    matched = list(_registrations_of(item.provider, facts, store))
-    changed = 0
-    for registration in matched:
-        if item.provider == "smartregion":
-            presence = PresenceItem(
-                state=facts.state, last_seen_at=item.effective_at, event_id=item.id, version=item.version
-            )
-            # already set by this event: an earlier attempt applied it, then failed to publish or mark
-            changed += store.apply_presence(registration.id, presence) or _set_by(registration.presence, item.id)
-        else:
-            changed += store.apply_verification_status(
-                registration.id, facts.state, report_version(item.effective_at, facts.state, item.id)
-            )
+    webhooks = registry.webhooks(item.provider)
+    matched = list(webhooks.registrations_of(facts.subject_ref, facts.facts, store))
+    changed = sum(webhooks.apply_to_registration(store, registration, item, facts.state) for registration in matched)
     return ProcessedEvent(
         outcome=_outcome(len(matched), changed),
         detail_type=facts.detail_type,
         registration_ids=[r.id for r in matched],
         processed_at=utc_now(),
     )
-
-
-def _set_by(presence: PresenceItem | None, event_id: str) -> bool:
-    return presence is not None and presence.event_id == event_id
-
-
-def _registrations_of(provider: str, facts: EventFacts, store: RegistrationStore) -> Iterator[RegistrationItem]:
-    assert facts.subject_ref
-    if provider == "smartregion":
-        yield from (r for r in _registrations_of_user(store, facts.subject_ref) if _same_place(r, facts.facts))
-        return
-    found = store.find_registration_by_provider_ref(provider, facts.subject_ref)
-    if found is not None:
-        yield found
-
-
-def _registrations_of_user(store: RegistrationStore, user_id: str) -> Iterator[RegistrationItem]:
-    token: str | None = None
-    while True:
-        page, token = store.find_registrations("smartregion", user_id, USER_LOOKUP_PAGE, token)
-        yield from page
-        if not token:
-            return
-
-
-def _same_place(registration: RegistrationItem, facts: dict[str, str]) -> bool:
-    """A SmartRegion user id is unique per channel: where the event names a channel or project, match it."""
-    return all(facts.get(name) in (None, registration.details.get(name)) for name in ("channel_id", "project_id"))
 
 
 def _apply_to_message(item: EventItem, facts: EventFacts, store: MessageStatusStore) -> ProcessedEvent:
@@ -204,7 +134,7 @@ def bus_detail(item: EventItem, facts: EventFacts, result: ProcessedEvent) -> Bu
 
 def to_resource(item: EventItem) -> Event:
     data: Any = json.loads(item.raw)
-    facts = describe(item.provider, data)
+    facts = registry.webhooks(item.provider).describe(data)
     return Event(
         id=item.id,
         provider=item.provider,
@@ -222,13 +152,6 @@ def to_resource(item: EventItem) -> Event:
         facts=facts.facts,
         data=data,
     )
-
-
-def subject_of_registration(registration: RegistrationItem) -> tuple[str, str | None]:
-    """How the provider refers to a registration in its events."""
-    if registration.provider == "smartregion":
-        return registration.provider, registration.user_id
-    return registration.provider, registration.provider_ref
 
 
 def list_events(
@@ -252,10 +175,10 @@ def list_events(
         registration = (registrations or get_store()).get_registration(registration_id)
         if registration is None:
             raise NotFoundError(f"No registration with id {registration_id}.", title="Registration not found")
-        subject = subject_of_registration(registration)
+        subject = registration.provider, registry.webhooks(registration.provider).subject_of(registration)
     else:
         assert message_id
-        record = (messages or _message_store()).get_message(message_id, recipients_limit=1)
+        record = (messages or get_message_store()).get_message(message_id, recipients_limit=1)
         if record is None:
             raise NotFoundError(f"No message with id {message_id}.", title="Message not found")
         subject = (record.message.provider, record.message.provider_ref)
@@ -264,6 +187,7 @@ def list_events(
         return EventPage(items=[])  # a resource the provider keeps no reference of gets no events
     items, token = events.events_of_subject(provider, subject_ref, limit, next_token)
     resources = [to_resource(i) for i in items]
-    if registration is not None and provider == "smartregion":
-        resources = [r for r in resources if _same_place(registration, r.facts)]
+    if registration is not None:
+        webhooks = registry.webhooks(provider)
+        resources = [r for r in resources if webhooks.concerns(registration, r.facts)]
     return EventPage(items=resources, next_token=token)

@@ -1,21 +1,20 @@
 """Sending messages and creating messaging resources at providers, and reading them back.
 
 Each POST runs once per Idempotency-Key (`run_once`): the provider step is called, then what it
-produced is stored with its provider reference and first status. Provider steps live in one module
-per provider, imported on first use so a cold start loads only the provider it serves.
+produced is stored with its provider reference and first status. Provider steps live in each
+integration's `messaging` module, found through the registry and imported on first use, so a cold
+start loads only the provider it serves.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import BaseModel
 
 from chatbridge.clock import derived_id, random_id
 from chatbridge.errors import NotFoundError
+from chatbridge.integrations import registry
 from chatbridge.message_statuses import history_order
 from chatbridge.models.messaging import (
     Message,
@@ -24,43 +23,8 @@ from chatbridge.models.messaging import (
     RecipientStatus,
     StatusChangeView,
 )
+from chatbridge.store import MessageStore, get_message_store
 from chatbridge.store.items import MessageItem, StatusChange
-
-if TYPE_CHECKING:
-    from chatbridge.store.messages import MessageStore
-
-
-@dataclass(frozen=True)
-class Dispatched:
-    """What a provider step did: the message to store, or one already stored, and what to answer."""
-
-    item: MessageItem
-    created: bool = True  # False: the provider answered with something it already had (200, not 201)
-    stored: bool = False  # True: `item` is already in the store (the provider handed back a known reference)
-    url: str | None = None  # a chat URL: answered, never stored with the message
-
-
-Step = Callable[[Any, str], Dispatched]
-
-# (operation, provider) -> (module, function); modules are imported on first use.
-_STEPS: dict[tuple[str, str], tuple[str, str]] = {
-    ("messages", "biway"): ("chatbridge.logic.biway_messaging", "submit"),
-    ("messages", "watbot"): ("chatbridge.logic.watbot_messaging", "send"),
-    ("broadcasts", "biway"): ("chatbridge.logic.biway_messaging", "broadcast"),
-    ("conversations", "biway"): ("chatbridge.logic.biway_messaging", "conversation"),
-    ("conversations", "imbee"): ("chatbridge.logic.imbee_messaging", "open_chat"),
-    ("chat-tokens", "biway"): ("chatbridge.logic.biway_messaging", "chat_token"),
-    ("chat-tokens", "imbee"): ("chatbridge.logic.imbee_messaging", "access_token"),
-    ("templates", "biway"): ("chatbridge.logic.biway_messaging", "template"),
-    ("agents", "biway"): ("chatbridge.logic.biway_messaging", "agent"),
-}
-OPERATIONS = tuple(sorted({operation for operation, _ in _STEPS}))
-
-
-def _step(operation: str, provider: str) -> Step:
-    module_name, function_name = _STEPS[(operation, provider)]
-    step: Step = getattr(importlib.import_module(module_name), function_name)
-    return step
 
 
 def message_id_for(operation: str, caller: str, idempotency_key: str | None) -> str:
@@ -76,13 +40,6 @@ def to_resource(item: MessageItem) -> Message:
     values = item.model_dump(exclude={"status_history", "status_at", "per_recipient"})
     history = sorted(item.status_history, key=history_order)
     return Message(**values, status_history=[_view(c) for c in history])
-
-
-def _message_store() -> MessageStore:
-    # The store (boto3) loads on the first request, not at cold start.
-    from chatbridge.store.messages import get_message_store
-
-    return get_message_store()
 
 
 def _save(store: MessageStore, item: MessageItem) -> MessageItem:
@@ -107,8 +64,8 @@ def create(
     provider = str(getattr(request, "provider"))  # noqa: B009 - every messaging request names its provider
 
     def compute() -> dict[str, Any]:
-        dispatched = _step(operation, provider)(request, message_id_for(operation, caller, idempotency_key))
-        saved = dispatched.item if dispatched.stored else _save(store or _message_store(), dispatched.item)
+        dispatched = registry.step(operation, provider)(request, message_id_for(operation, caller, idempotency_key))
+        saved = dispatched.item if dispatched.stored else _save(store or get_message_store(), dispatched.item)
         outcome = MessageOutcome(created=dispatched.created, message=to_resource(saved), url=dispatched.url)
         return outcome.model_dump(mode="json")
 
@@ -121,7 +78,7 @@ def create(
 def get_message(
     message_id: str, *, limit: int = 100, next_token: str | None = None, store: MessageStore | None = None
 ) -> MessageDetail:
-    record = (store or _message_store()).get_message(message_id, recipients_limit=limit, next_token=next_token)
+    record = (store or get_message_store()).get_message(message_id, recipients_limit=limit, next_token=next_token)
     if record is None:
         raise NotFoundError(f"No message with id {message_id}.", title="Message not found")
     recipients = [

@@ -2,39 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Protocol
-
 from chatbridge.errors import NotFoundError
-from chatbridge.models.registrations import (
-    Registration,
-    RegistrationOutcome,
-    RegistrationPage,
-    RegistrationRequest,
-)
+from chatbridge.integrations import registry
+from chatbridge.models.registrations import Registration, RegistrationOutcome, RegistrationPage
+from chatbridge.models.requests import RegistrationRequest
 from chatbridge.store import RegistrationStore, get_store
 from chatbridge.store.items import RegistrationItem
-
-
-class Registrar(Protocol):
-    """Per-provider step: call the provider and describe the registration to store."""
-
-    def __call__(self, request: RegistrationRequest) -> tuple[RegistrationItem, bool]: ...
-
-
-# Imported on first use so a cold start loads only the provider it serves.
-_REGISTRAR_MODULES = {
-    "smartregion": "chatbridge.logic.smartregion",
-    "smartico": "chatbridge.logic.smartico",
-    "imbee": "chatbridge.logic.imbee",
-    "biway": "chatbridge.logic.biway",
-}
-
-
-def _registrar_for(provider: str) -> Registrar:
-    module = importlib.import_module(_REGISTRAR_MODULES[provider])
-    registrar: Registrar = module.register
-    return registrar
 
 
 def to_resource(item: RegistrationItem) -> Registration:
@@ -47,7 +20,7 @@ def create_registration(
     request: RegistrationRequest, *, caller: str, idempotency_key: str | None, store: RegistrationStore | None = None
 ) -> RegistrationOutcome:
     def compute() -> dict[str, object]:
-        item, created = _registrar_for(request.provider)(request)
+        item, created = registry.registrar(request.provider)(request)
         saved = (store or get_store()).save_registration(item)
         return RegistrationOutcome(created=created, registration=to_resource(saved)).model_dump(mode="json")
 

@@ -7,39 +7,29 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-SMARTREGION_CALLBACK_EXAMPLE: dict[str, Any] = {
-    "event": "connection",
-    "user_id": "pntr54355430-dfbdb43-43t34mmljbd",
-    "channel_id": "Channel ID",
-    "project_id": "Project ID",
-    "time": "2026-11-27T10:00:00Z",
-}
-BIWAY_CALLBACK_EXAMPLE: dict[str, Any] = {
-    "event_id": "5b0e7a52-1f4c-4a8e-9d7e-3c2b1a0f9e8d",
-    "event": "MESSENGER_REPORT",
-    "resource_id": "msg-8841",
-    "state": "read",
-    "occurred_at": "2026-11-27T10:00:05Z",
-    "recipient": "+33670000000",
-    "data": {},
-}
-CALLBACK_REQUEST_BODY: dict[str, Any] = {
-    "description": (
-        "Any JSON object: it is stored as received and never refused for its shape. Fields that are "
-        "understood: SmartRegion `event` (detection|connection|disconnection), `user_id`, `channel_id`, "
-        "`project_id`, a time; Bi-way `event_id`, `event`, `resource_id`, `state`, `occurred_at`, `recipient`."
-    ),
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {"type": "object", "additionalProperties": True},
-            "examples": {
-                "smartregion": {"summary": "SmartRegion presence", "value": SMARTREGION_CALLBACK_EXAMPLE},
-                "biway": {"summary": "Bi-way delivery report", "value": BIWAY_CALLBACK_EXAMPLE},
-            },
-        }
-    },
-}
+
+def callback_request_body() -> dict[str, Any]:
+    """The OpenAPI request body of the webhook route: what each provider's webhooks carry."""
+    from chatbridge.integrations import registry
+
+    readers = {name: registry.integration(name).module("webhooks") for name in registry.callback_providers()}
+    understood = "; ".join(f"{registry.integration(n).title} {m.UNDERSTOOD_FIELDS}" for n, m in readers.items())
+    return {
+        "description": (
+            "Any JSON object: it is stored as received and never refused for its shape. Fields that are "
+            f"understood: {understood}."
+        ),
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "object", "additionalProperties": True},
+                "examples": {
+                    name: {"summary": f"{registry.integration(name).title} webhook", "value": module.CALLBACK_EXAMPLE}
+                    for name, module in readers.items()
+                },
+            }
+        },
+    }
 
 
 class CallbackReceipt(BaseModel):
@@ -76,7 +66,15 @@ class Event(BaseModel):
                 "registration_ids": [],
                 "message_id": "01JDXK3V8Q0000000000000000",
                 "facts": {"resource_id": "msg-8841", "recipient": "+33670000000"},
-                "data": BIWAY_CALLBACK_EXAMPLE,
+                "data": {
+                    "event_id": "5b0e7a52-1f4c-4a8e-9d7e-3c2b1a0f9e8d",
+                    "event": "MESSENGER_REPORT",
+                    "resource_id": "msg-8841",
+                    "state": "read",
+                    "occurred_at": "2026-11-27T10:00:05Z",
+                    "recipient": "+33670000000",
+                    "data": {},
+                },
             }
         }
     }

@@ -12,9 +12,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from chatbridge.integrations import registry
 from chatbridge.logic.callbacks import receive_callback
 from chatbridge.models.common import Problem
-from chatbridge.models.events import CALLBACK_REQUEST_BODY, CallbackReceipt
+from chatbridge.models.events import CallbackReceipt, callback_request_body
 from chatbridge.routes.responses import problems
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -40,10 +41,10 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
             "content": {"application/problem+json": {"model": Problem}},
         },
     },
-    openapi_extensions={"requestBody": CALLBACK_REQUEST_BODY},
+    openapi_extensions={"requestBody": callback_request_body()},
 )
 def receive(
-    provider: Annotated[str, Path(max_length=32, description="smartregion or biway")],
+    provider: Annotated[str, Path(max_length=32, description=" or ".join(registry.callback_providers()))],
     token: Annotated[str, Path(max_length=512, description="The provider's callback token")],
 ) -> CallbackReceipt:
     event = router.current_event

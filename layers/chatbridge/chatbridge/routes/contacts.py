@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from chatbridge.errors import FieldIssue, ValidationFailedError
-from chatbridge.logic import contacts as logic
+from chatbridge.integrations import registry
 from chatbridge.models.contacts import (
     CONTACT_ID_PATTERN,
     MAX_TAG_LENGTH,
@@ -32,6 +32,15 @@ from chatbridge.routes.responses import problems
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
+    from chatbridge.integrations.interface import ContactBook
+
+
+def _crm() -> ContactBook:
+    """The contacts module of the integration serving /v1/contacts, imported on first use."""
+    book: ContactBook = registry.contacts_provider().module("contacts")  # type: ignore[assignment]
+    return book
+
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -80,7 +89,7 @@ def list_contacts(  # noqa: PLR0917 - one parameter per query parameter of the r
     date_to: Annotated[int | None, Query(ge=0, description="Created at or before (Unix time).")] = None,
     bot_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
 ) -> ContactPage:
-    return logic.list_contacts(connection, count=count, page=page, date_from=date_from, date_to=date_to, bot_id=bot_id)
+    return _crm().list_contacts(connection, count=count, page=page, date_from=date_from, date_to=date_to, bot_id=bot_id)
 
 
 @router.get(
@@ -90,7 +99,7 @@ def list_contacts(  # noqa: PLR0917 - one parameter per query parameter of the r
     responses={**ok(ContactTags, "The contact's tags"), **problems(401, 404, 422, 429, 502, 504)},
 )
 def list_tags(id: ContactId, connection: Connection = "default") -> ContactTags:  # noqa: A002 - the route says {id}
-    return logic.list_tags(connection, id)
+    return _crm().list_tags(connection, id)
 
 
 @router.put(
@@ -101,7 +110,7 @@ def list_tags(id: ContactId, connection: Connection = "default") -> ContactTags:
     responses={**ok(ContactTag, "Attached"), **problems(401, 404, 422, 429, 502, 504)},
 )
 def attach_tag(id: ContactId, tag: EncodedName, connection: Connection = "default") -> ContactTag:  # noqa: A002
-    return logic.attach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
+    return _crm().attach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
 
 
 @router.delete(
@@ -111,7 +120,7 @@ def attach_tag(id: ContactId, tag: EncodedName, connection: Connection = "defaul
     responses={**NO_CONTENT, **problems(401, 404, 422, 429, 502, 504)},
 )
 def detach_tag(id: ContactId, tag: EncodedName, connection: Connection = "default") -> Response[None]:  # noqa: A002
-    logic.detach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
+    _crm().detach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
     return Response(status_code=204)
 
 
@@ -122,7 +131,7 @@ def detach_tag(id: ContactId, tag: EncodedName, connection: Connection = "defaul
     responses={**ok(ContactVariables, "The contact's variables"), **problems(401, 404, 422, 429, 502, 504)},
 )
 def list_variables(id: ContactId, connection: Connection = "default") -> ContactVariables:  # noqa: A002
-    return logic.list_variables(connection, id)
+    return _crm().list_variables(connection, id)
 
 
 @router.put(
@@ -138,7 +147,7 @@ def set_variable(
     connection: Connection = "default",
 ) -> ContactVariable:
     decoded = _decoded("name", name, MAX_VARIABLE_NAME_LENGTH)
-    return logic.set_variable(connection, id, decoded, request.value, deletable=request.deletable)
+    return _crm().set_variable(connection, id, decoded, request.value, deletable=request.deletable)
 
 
 @router.delete(
@@ -148,5 +157,5 @@ def set_variable(
     responses={**NO_CONTENT, **problems(401, 404, 422, 429, 502, 504)},
 )
 def delete_variable(id: ContactId, name: EncodedName, connection: Connection = "default") -> Response[None]:  # noqa: A002
-    logic.delete_variable(connection, id, _decoded("name", name, MAX_VARIABLE_NAME_LENGTH))
+    _crm().delete_variable(connection, id, _decoded("name", name, MAX_VARIABLE_NAME_LENGTH))
     return Response(status_code=204)

@@ -16,14 +16,12 @@ from pydantic import BaseModel
 
 from chatbridge.api import caller_of
 from chatbridge.logic import messaging as logic
-from chatbridge.models.messaging import (
+from chatbridge.models.messaging import ChatToken, Message, MessageDetail
+from chatbridge.models.requests import (
     AgentRequest,
     BroadcastRequest,
-    ChatToken,
     ChatTokenRequest,
     ConversationRequest,
-    Message,
-    MessageDetail,
     MessageRequest,
     TemplateRequest,
 )

@@ -9,14 +9,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chatbridge.api import caller_of
+from chatbridge.integrations import registry
 from chatbridge.logic import registrations as logic
-from chatbridge.models.registrations import (
-    REGISTRATION_PROVIDERS,
-    Registration,
-    RegistrationPage,
-    RegistrationRequest,
-    registration_examples,
-)
+from chatbridge.models.registrations import Registration, RegistrationPage
+from chatbridge.models.requests import RegistrationRequest, examples_of, registration_variants
 from chatbridge.routes.parameters import IdempotencyKey
 from chatbridge.routes.responses import problems, success
 
@@ -44,7 +40,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     },
 )
 def create_registration(
-    request: Annotated[RegistrationRequest, Body(openapi_examples=registration_examples())],
+    request: Annotated[RegistrationRequest, Body(openapi_examples=examples_of(registration_variants()))],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Registration]:
     caller = str(caller_of(router.current_event.raw_event).get("key_id", "anonymous"))
@@ -76,7 +72,7 @@ def get_registration(
     responses={**success(RegistrationPage, "Registrations of the user, newest page first"), **problems(400, 401, 422)},
 )
 def find_registrations(
-    provider: Annotated[str, Query(pattern="^(" + "|".join(REGISTRATION_PROVIDERS) + ")$")],
+    provider: Annotated[str, Query(pattern="^(" + "|".join(registry.registration_providers()) + ")$")],
     user_id: Annotated[str, Query(min_length=1, max_length=256)],
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,

@@ -1,11 +1,23 @@
-"""Store interfaces the logic depends on, and the cached factory that builds the real one."""
+"""Store interfaces the logic depends on, and the one cached factory that builds the real ones."""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Protocol
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Protocol
 
-from chatbridge.store.items import ApiKeyItem, PresenceItem, RegistrationItem, SealedCredentialsItem
+from pydantic import BaseModel
+
+from chatbridge.store.items import (
+    ApiKeyItem,
+    EventItem,
+    MessageItem,
+    PresenceItem,
+    ProcessedEvent,
+    RecipientItem,
+    RegistrationItem,
+    SealedCredentialsItem,
+)
 
 
 class RegistrationStore(Protocol):
@@ -48,10 +60,87 @@ class Store(RegistrationStore, CredentialStore, ApiKeyStore, Protocol):
     pass
 
 
-@cache
-def get_store() -> Store:
+class MessageRecord(BaseModel):
+    """A message with one page of its recipients' statuses."""
+
+    message: MessageItem
+    recipients: list[RecipientItem]
+    next_token: str | None = None
+
+
+class MessageStatusStore(Protocol):
+    """What the events processor needs of the message store."""
+
+    def get_message(
+        self, message_id: str, *, recipients_limit: int = 100, next_token: str | None = None
+    ) -> MessageRecord | None: ...
+
+    def find_message_by_provider_ref(self, provider: str, provider_ref: str) -> MessageItem | None: ...
+
+    def apply_status(  # noqa: PLR0917 - positional by the cross-team contract (the events processor calls it so)
+        self,
+        provider: str,
+        provider_ref: str,
+        status: str,
+        occurred_at: datetime,
+        event_id: str,
+        recipient: str | None,
+    ) -> bool:
+        """Record a status (ours, already mapped from the provider's word) reported by the provider;
+        whether anything changed (False: unknown ref or a repeat)."""
+        ...
+
+
+class MessageStore(MessageStatusStore, Protocol):
+    def create_message(self, item: MessageItem) -> MessageItem:
+        """Store a new message (and its provider_ref pointer); MessageIdTakenError if the id is taken."""
+        ...
+
+
+class EventStore(Protocol):
+    def add_event(self, item: EventItem) -> bool:
+        """Store a delivery once; False when an equal delivery is already stored."""
+        ...
+
+    def get_event(self, provider: str, dedupe_key: str) -> EventItem | None: ...
+
+    def mark_processed(self, item: EventItem, result: ProcessedEvent) -> None: ...
+
+    def events_of_subject(
+        self, provider: str, subject_ref: str, limit: int, next_token: str | None
+    ) -> tuple[list[EventItem], str | None]: ...
+
+
+# One factory style for every store: built from the (cached) client and settings, and cached by
+# them, so whoever resets the AWS clients or the settings gets new stores too.
+@lru_cache(maxsize=32)
+def _built(kind: type[Any], client: Any, table_name: str) -> Any:
+    return kind(client, table_name)
+
+
+def _store(kind: type[Any]) -> Any:
     from chatbridge.aws import dynamodb_client
     from chatbridge.settings import get_settings
+
+    return _built(kind, dynamodb_client(), get_settings().table_name)  # type: ignore[arg-type]
+
+
+def get_store() -> Store:
     from chatbridge.store.dynamodb import DynamoStore
 
-    return DynamoStore(dynamodb_client(), get_settings().table_name)
+    store: Store = _store(DynamoStore)
+    return store
+
+
+def get_message_store() -> MessageStore:
+    from chatbridge.store.messages import DynamoMessageStore
+
+    store: MessageStore = _store(DynamoMessageStore)
+    return store
+
+
+def get_event_store() -> EventStore:
+    from chatbridge.store.events import DynamoEventStore
+
+    store: EventStore = _store(DynamoEventStore)
+    return store

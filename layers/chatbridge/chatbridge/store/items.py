@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, PlainSerializer
 
@@ -159,3 +159,80 @@ class MessageRefItem(BaseModel):
     @staticmethod
     def key(provider: str, provider_ref: str) -> dict[str, str]:
         return {"pk": f"MSGREF#{provider}#{provider_ref}", "sk": "MSGREF"}
+
+
+# -- provider events (webhook deliveries) -------------------------------------------------------
+# One item `EVENT#<provider>#<dedupe key>|EVENT` per delivery, with `entity: event` (the stream
+# filter's mark) and, where the subject is known, `EVSUBJECT#<provider>#<ref>` / version in gsi1.
+EVENT_ENTITY = "event"
+EVENT_RETENTION_DAYS = 30
+SUBJECT_INDEX = "gsi1"
+
+EventStatus = Literal["received", "processed"]
+# applied: changed a registration or message; unchanged: matched, but older than (or the same as)
+# what is stored; unmatched: no registration or message has this reference; unrecognised: a type
+# or shape we do not know, kept and flagged, never applied.
+EventOutcome = Literal["applied", "unchanged", "unmatched", "unrecognised"]
+SubjectKind = Literal["registration", "message"]
+
+
+class EventItem(BaseModel):
+    """What ingestion stores (identity, the raw body, the subject and time for the index), then what
+    the processor records. Type, state and facts are read from `raw` where needed
+    (chatbridge.integrations.webhook_fields.describe): the put the provider waits on stays small."""
+
+    id: str
+    provider: str
+    dedupe_key: str = Field(description="`event_id:<provider's id>` or `sha256:<hex of the body>`")
+    recognised: bool
+    subject_ref: str | None = Field(default=None, description="The provider's reference of the subject.")
+    occurred_at: datetime | None = None
+    received_at: datetime
+    raw: str = Field(description="The body exactly as received.")
+    expires_at: int
+    # set by the events processor
+    status: EventStatus = "received"
+    outcome: EventOutcome | None = None
+    detail_type: str | None = Field(default=None, description="The EventBridge detail-type it was published as.")
+    registration_ids: list[str] = Field(default_factory=list)
+    message_id: str | None = None
+    processed_at: datetime | None = None
+
+    @staticmethod
+    def key(provider: str, dedupe_key: str) -> dict[str, str]:
+        return {"pk": f"EVENT#{provider}#{dedupe_key}", "sk": "EVENT"}
+
+    @staticmethod
+    def subject_index_key(provider: str, subject_ref: str) -> str:
+        return f"EVSUBJECT#{provider}#{subject_ref}"
+
+    @property
+    def effective_at(self) -> datetime:
+        """When the event happened: the provider's time where given, else when we received it."""
+        return self.occurred_at or self.received_at
+
+    @property
+    def version(self) -> str:
+        """Orders events of one subject: time first, the id breaks ties between equal times."""
+        return f"{sortable_time(self.effective_at)}#{self.id}"
+
+    def keys(self) -> dict[str, str]:
+        keys = {**self.key(self.provider, self.dedupe_key), "entity": EVENT_ENTITY}
+        if self.subject_ref:
+            keys["gsi1pk"] = self.subject_index_key(self.provider, self.subject_ref)
+            keys["gsi1sk"] = self.version
+        return keys
+
+
+def expiry_for(received_at: datetime) -> int:
+    return int((received_at + timedelta(days=EVENT_RETENTION_DAYS)).timestamp())
+
+
+class ProcessedEvent(BaseModel):
+    """What the processor records on an event once it is applied and published."""
+
+    outcome: EventOutcome
+    detail_type: str | None = None
+    registration_ids: list[str] = Field(default_factory=list)
+    message_id: str | None = None
+    processed_at: datetime

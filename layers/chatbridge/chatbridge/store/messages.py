@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 from chatbridge.clock import utc_now
 from chatbridge.errors import BadRequestError, FieldIssue
-from chatbridge.message_statuses import our_status, rank_of
+from chatbridge.message_statuses import rank_of
+from chatbridge.store.base import MessageRecord
 from chatbridge.store.dynamodb import decode_token, encode_token, from_attributes, to_attributes
 from chatbridge.store.items import (
     RECIPIENT_SK_PREFIX,
@@ -43,38 +42,6 @@ CONDITION_FAILED = "ConditionalCheckFailedException"
 
 class MessageIdTakenError(Exception):
     """Another message already has this id (an Idempotency-Key reused after its record expired)."""
-
-
-class MessageRecord(BaseModel):
-    """A message with one page of its recipients' statuses."""
-
-    message: MessageItem
-    recipients: list[RecipientItem]
-    next_token: str | None = None
-
-
-class MessageStore(Protocol):
-    def create_message(self, item: MessageItem) -> MessageItem:
-        """Store a new message (and its provider_ref pointer); MessageIdTakenError if the id is taken."""
-        ...
-
-    def get_message(
-        self, message_id: str, *, recipients_limit: int = 100, next_token: str | None = None
-    ) -> MessageRecord | None: ...
-
-    def find_message_by_provider_ref(self, provider: str, provider_ref: str) -> MessageItem | None: ...
-
-    def apply_status(  # noqa: PLR0917 - positional by the cross-team contract (the events processor calls it so)
-        self,
-        provider: str,
-        provider_ref: str,
-        status: str,
-        occurred_at: datetime,
-        event_id: str,
-        recipient: str | None,
-    ) -> bool:
-        """Record a status reported by the provider; whether anything changed (False: unknown ref or a repeat)."""
-        ...
 
 
 def _plain(values: dict[str, Any]) -> dict[str, Any]:
@@ -185,7 +152,7 @@ class DynamoMessageStore:
         pointer = self._pointer(provider, provider_ref)
         if pointer is None:
             return False
-        ours = our_status(provider, status)
+        ours = status
         change = StatusChange(status=ours, at=occurred_at, event_id=event_id, recipient=recipient)
         if recipient and pointer.per_recipient:
             key = RecipientItem.key(pointer.message_id, recipient)
@@ -263,16 +230,3 @@ def _plain_values(values: dict[str, Any]) -> dict[str, Any]:
     sets = {k: v for k, v in values.items() if isinstance(v, set)}
     others = _plain({k: v for k, v in values.items() if k not in sets})
     return {**others, **sets}
-
-
-def get_message_store() -> MessageStore:
-    from chatbridge.aws import dynamodb_client
-    from chatbridge.settings import get_settings
-
-    return _store_for(dynamodb_client(), get_settings().table_name)
-
-
-# Keyed by the (cached) client: whoever resets the AWS clients or settings gets a new store too.
-@cache
-def _store_for(client: DynamoDBClient, table_name: str) -> DynamoMessageStore:
-    return DynamoMessageStore(client, table_name)

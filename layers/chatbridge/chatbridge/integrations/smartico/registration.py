@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from chatbridge.clock import derived_id, utc_now
-from chatbridge.models.registrations import SmarticoRegistrationRequest
-from chatbridge.providers.smartico import PROVIDER, SmarticoAffiliatePayload, SmarticoClient, SmarticoConnection
+from chatbridge.integrations.smartico.client import (
+    PROVIDER,
+    SmarticoAffiliatePayload,
+    SmarticoClient,
+    SmarticoConnection,
+)
+from chatbridge.integrations.smartico.requests import SmarticoRegistrationRequest
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import RegistrationItem
 

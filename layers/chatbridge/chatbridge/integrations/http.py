@@ -12,8 +12,8 @@ from typing import ClassVar
 import httpx
 
 from chatbridge.errors import ProviderTimeoutError, ProviderUnavailableError
+from chatbridge.integrations.ratelimit import RateLimit, throttle_for
 from chatbridge.observability import logger, record_provider_call
-from chatbridge.providers.ratelimit import RateLimit, throttle_for
 
 
 def provider_timeout() -> httpx.Timeout:

@@ -26,7 +26,7 @@ from chatbridge.errors import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from chatbridge.providers.base import ProviderClient, http_pool
+from chatbridge.integrations.http import ProviderClient, http_pool
 
 PROVIDER = "smartico"
 DEFAULT_BASE_URL = "https://boapi.smartico.ai"

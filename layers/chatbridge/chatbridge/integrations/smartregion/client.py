@@ -13,7 +13,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chatbridge.errors import ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
-from chatbridge.providers.base import ProviderClient, body_excerpt, http_pool
+from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool
 
 PROVIDER = "smartregion"
 DEFAULT_BASE_URL = "https://api.smartregion.online"

@@ -9,9 +9,7 @@ The access token's URL is a credential of the user: answered, never stored with 
 from __future__ import annotations
 
 from chatbridge.clock import utc_now
-from chatbridge.logic.messaging import Dispatched
-from chatbridge.models.messaging import ImbeeChatTokenRequest, ImbeeConversationRequest
-from chatbridge.providers.imbee import (
+from chatbridge.integrations.imbee.client import (
     PROVIDER,
     ImbeeChatContact,
     ImbeeChatRequest,
@@ -19,9 +17,11 @@ from chatbridge.providers.imbee import (
     ImbeeConnection,
     ImbeeTokenRequest,
 )
+from chatbridge.integrations.imbee.requests import ImbeeChatTokenRequest, ImbeeConversationRequest
+from chatbridge.integrations.interface import Dispatched, Step
 from chatbridge.secrets import load_connection
+from chatbridge.store.base import get_message_store
 from chatbridge.store.items import MessageItem, StatusChange
-from chatbridge.store.messages import get_message_store
 
 
 def _client(connection: str) -> ImbeeClient:
@@ -63,7 +63,7 @@ def access_token(request: ImbeeChatTokenRequest, message_id: str) -> Dispatched:
 
 
 def open_chat(request: ImbeeConversationRequest, message_id: str) -> Dispatched:
-    from chatbridge.logic.imbee_credentials import imbee_user_credentials
+    from chatbridge.integrations.imbee.credentials import imbee_user_credentials
 
     opener = imbee_user_credentials(request.registration_id)
     chat = _client(request.connection).create_chat(
@@ -93,3 +93,10 @@ def open_chat(request: ImbeeConversationRequest, message_id: str) -> Dispatched:
         updated_at=now,
     )
     return Dispatched(item=item, created=not chat.previously_created)
+
+
+# operation -> step, as the registry looks them up
+STEPS: dict[str, Step] = {
+    "conversations": open_chat,
+    "chat-tokens": access_token,
+}

@@ -9,13 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatbridge.clock import derived_id, utc_now
-from chatbridge.models.registrations import (
-    BiwayAccountRegistrationRequest,
-    BiwayCompanyRegistrationRequest,
-    BiwayTesterRegistrationRequest,
-)
-from chatbridge.observability import logger
-from chatbridge.providers.biway import (
+from chatbridge.integrations.biway.client import (
     PROVIDER,
     BiwayAccountPayload,
     BiwayAnswer,
@@ -24,6 +18,12 @@ from chatbridge.providers.biway import (
     BiwayConnection,
     BiwayTesterPayload,
 )
+from chatbridge.integrations.biway.requests import (
+    BiwayAccountRegistrationRequest,
+    BiwayCompanyRegistrationRequest,
+    BiwayTesterRegistrationRequest,
+)
+from chatbridge.observability import logger
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import RegistrationItem
 

@@ -19,14 +19,14 @@ from chatbridge.models.contacts import (
 )
 
 if TYPE_CHECKING:
-    from chatbridge.providers.watbot import WatbotClient
+    from chatbridge.integrations.watbot.client import WatbotClient
 
 PROVIDER = "watbot"
 
 
 def _client(connection: str) -> WatbotClient:
     # Imported on first use: secrets (boto3) and the provider module are not needed to start.
-    from chatbridge.providers.watbot import WatbotClient, WatbotConnection
+    from chatbridge.integrations.watbot.client import WatbotClient, WatbotConnection
     from chatbridge.secrets import load_connection
 
     return WatbotClient(load_connection(PROVIDER, connection, WatbotConnection))
@@ -41,7 +41,7 @@ def list_contacts(
     date_to: int | None = None,
     bot_id: str | None = None,
 ) -> ContactPage:
-    from chatbridge.providers.watbot import WatbotContactsQuery
+    from chatbridge.integrations.watbot.client import WatbotContactsQuery
 
     query = WatbotContactsQuery(count=count, page=page, date_from=date_from, date_to=date_to, bot_id=bot_id)
     rows = _client(connection).get_contacts(query)

@@ -8,7 +8,7 @@ the token is also sent in the body's `token` field. Run once per Bi-way connecti
 
 from __future__ import annotations
 
-from chatbridge.providers.biway import BiwayAnswer, BiwayCallbackPayload, BiwayClient, BiwayConnection
+from chatbridge.integrations.biway.client import BiwayAnswer, BiwayCallbackPayload, BiwayClient, BiwayConnection
 
 CALLBACK_ROUTE = "/v1/callbacks/biway/{token}"
 

@@ -1,6 +1,6 @@
 """Watbot (CleverApp is the same API on another base URL): contacts, tags, variables, replies.
 
-Document (watbot-contacts.ru.txt, completed by DESIGN section 7): `{base_url}/api/v1/<method>` with
+Watbot's contacts API reference (Russian) and its public API reference: `{base_url}/api/v1/<method>` with
 every parameter in the query string, `api_token` among them, and `Accept: application/json` (without
 it the Laravel back end answers an unauthenticated call with a redirect to its login page instead
 of a JSON 401). getContacts, getContactTags and getContactVariables are GETs; attachTagToContact,
@@ -24,8 +24,8 @@ from chatbridge.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from chatbridge.providers.base import ProviderClient, body_excerpt, http_pool
-from chatbridge.providers.ratelimit import RateLimit
+from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool
+from chatbridge.integrations.ratelimit import RateLimit
 
 PROVIDER = "watbot"
 DEFAULT_BASE_URL = "https://watbot.ru"

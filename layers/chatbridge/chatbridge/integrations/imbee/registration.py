@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from chatbridge.clock import derived_id, utc_now
-from chatbridge.logic.imbee_credentials import store_imbee_user_credentials
-from chatbridge.models.registrations import ImbeeRegistrationRequest
-from chatbridge.providers.imbee import PROVIDER, ImbeeClient, ImbeeConnection, ImbeeUserRequest
+from chatbridge.integrations.imbee.client import PROVIDER, ImbeeClient, ImbeeConnection, ImbeeUserRequest
+from chatbridge.integrations.imbee.credentials import store_imbee_user_credentials
+from chatbridge.integrations.imbee.requests import ImbeeRegistrationRequest
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import RegistrationItem
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from chatbridge.clock import derived_id, utc_now
-from chatbridge.models.registrations import SmartRegionRegistrationRequest
-from chatbridge.providers.smartregion import (
+from chatbridge.integrations.smartregion.client import (
     PROVIDER,
     SmartRegionClient,
     SmartRegionConnection,
     SmartRegionRegistrationPayload,
 )
+from chatbridge.integrations.smartregion.requests import SmartRegionRegistrationRequest
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import RegistrationItem
 

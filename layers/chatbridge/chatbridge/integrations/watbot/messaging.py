@@ -1,4 +1,4 @@
-"""Watbot step: a reply to a contact (`sendMessage`, DESIGN section 7).
+"""Watbot step: a reply to a contact (`sendMessage`, with `contact_id` and a `text`, `image` or `file` URL).
 
 Watbot sends no delivery callbacks that we know of, so the message stays `accepted`.
 """
@@ -6,9 +6,9 @@ Watbot sends no delivery callbacks that we know of, so the message stays `accept
 from __future__ import annotations
 
 from chatbridge.clock import utc_now
-from chatbridge.logic.messaging import Dispatched
-from chatbridge.models.messaging import WatbotMessageRequest
-from chatbridge.providers.watbot import PROVIDER, WatbotClient, WatbotConnection, WatbotMessagePayload
+from chatbridge.integrations.interface import Dispatched, Step
+from chatbridge.integrations.watbot.client import PROVIDER, WatbotClient, WatbotConnection, WatbotMessagePayload
+from chatbridge.integrations.watbot.requests import WatbotMessageRequest
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import MessageItem, StatusChange
 
@@ -33,3 +33,9 @@ def send(request: WatbotMessageRequest, message_id: str) -> Dispatched:
         updated_at=now,
     )
     return Dispatched(item=item)
+
+
+# operation -> step, as the registry looks them up
+STEPS: dict[str, Step] = {
+    "messages": send,
+}

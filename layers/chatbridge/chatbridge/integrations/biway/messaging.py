@@ -12,17 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from chatbridge.clock import utc_now
-from chatbridge.logic.messaging import Dispatched
-from chatbridge.message_statuses import our_status
-from chatbridge.models.messaging import (
-    BiwayAgentRequest,
-    BiwayBroadcastRequest,
-    BiwayChatTokenRequest,
-    BiwayConversationRequest,
-    BiwayMessageRequest,
-    BiwayTemplateRequest,
-)
-from chatbridge.providers.biway import (
+from chatbridge.integrations.biway.client import (
     PROVIDER,
     BiwayAgentPayload,
     BiwayAnswer,
@@ -34,6 +24,16 @@ from chatbridge.providers.biway import (
     BiwaySubmitPayload,
     BiwayTemplatePayload,
 )
+from chatbridge.integrations.biway.requests import (
+    BiwayAgentRequest,
+    BiwayBroadcastRequest,
+    BiwayChatTokenRequest,
+    BiwayConversationRequest,
+    BiwayMessageRequest,
+    BiwayTemplateRequest,
+)
+from chatbridge.integrations.interface import Dispatched, Step
+from chatbridge.message_statuses import our_status
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import MessageItem, StatusChange
 
@@ -167,3 +167,14 @@ def agent(request: BiwayAgentRequest, message_id: str) -> Dispatched:
         message_id, request.connection, "agent", answer, default_status="pending_verification", details=details
     )
     return Dispatched(item=item)
+
+
+# operation -> step, as the registry looks them up
+STEPS: dict[str, Step] = {
+    "messages": submit,
+    "broadcasts": broadcast,
+    "conversations": conversation,
+    "chat-tokens": chat_token,
+    "templates": template,
+    "agents": agent,
+}

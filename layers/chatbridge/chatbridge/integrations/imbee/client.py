@@ -25,7 +25,7 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from chatbridge.errors import ChatbridgeError, ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
-from chatbridge.providers.base import ProviderClient, http_pool
+from chatbridge.integrations.http import ProviderClient, http_pool
 
 PROVIDER = "imbee"
 # The document says the host "will be provided by Imbee": there is no public default.

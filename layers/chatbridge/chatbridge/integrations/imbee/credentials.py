@@ -11,7 +11,7 @@ from pydantic import BaseModel, SecretStr
 
 from chatbridge.clock import utc_now
 from chatbridge.errors import NotFoundError
-from chatbridge.providers.imbee import PROVIDER, ImbeeUser
+from chatbridge.integrations.imbee.client import PROVIDER, ImbeeUser
 from chatbridge.sealing import seal, unseal
 from chatbridge.store import Store, get_store
 from chatbridge.store.items import SealedCredentialsItem

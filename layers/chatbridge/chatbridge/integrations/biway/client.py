@@ -27,7 +27,7 @@ from chatbridge.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from chatbridge.providers.base import ProviderClient, http_pool
+from chatbridge.integrations.http import ProviderClient, http_pool
 
 PROVIDER = "biway"
 # Bi-way publishes no public address: each connection's secret carries its base_url.

@@ -1,0 +1,1 @@
+"""Bi-way (Pocket Communication): partner and user services, messaging, state-change callbacks."""

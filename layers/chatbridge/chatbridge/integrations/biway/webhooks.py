@@ -1,0 +1,89 @@
+"""Bi-way callbacks: state changes of accounts, companies, testers and agents, and message reports.
+
+The guide names only the event types, so the body is read loosely, in the shape our simulator
+sends: `{"event_id", "event": "ACCOUNT_STATE"|..., "resource_id", "state", "occurred_at",
+"recipient", "data"}`. Events name a resource by Bi-way's id (our `provider_ref`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from chatbridge.integrations.interface import Webhooks
+from chatbridge.integrations.webhook_fields import MAX_EVENT_ID_LENGTH, EventFacts, identifier, parse_time
+from chatbridge.message_statuses import our_status
+from chatbridge.store.items import SubjectKind
+
+PROVIDER = "biway"
+# Event type -> (what it changes here, the resource name used in EventBridge detail-types).
+# Agents, chat tokens and messages live in the message store; accounts, companies and testers are
+# registrations.
+EVENT_SUBJECTS: dict[str, tuple[SubjectKind, str]] = {
+    "ACCOUNT_STATE": ("registration", "account"),
+    "COMPANY_STATE": ("registration", "company"),
+    "TESTER_STATE": ("registration", "tester"),
+    "AGENT_STATE": ("message", "agent"),
+    "MESSENGER_REPORT": ("message", "message"),
+}
+CALLBACK_EXAMPLE: dict[str, Any] = {
+    "event_id": "5b0e7a52-1f4c-4a8e-9d7e-3c2b1a0f9e8d",
+    "event": "MESSENGER_REPORT",
+    "resource_id": "msg-8841",
+    "state": "read",
+    "occurred_at": "2026-11-27T10:00:05Z",
+    "recipient": "+33670000000",
+    "data": {},
+}
+UNDERSTOOD_FIELDS = "`event_id`, `event`, `resource_id`, `state`, `occurred_at`, `recipient`"
+
+
+class BiwayCallback(BaseModel):
+    """A Bi-way callback body; loose on purpose (extra fields kept, values coerced to text)."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
+
+    event_id: str | None = None
+    event: str | None = None
+    resource_id: str | None = None
+    state: str | None = None
+    occurred_at: str | int | float | None = None
+    recipient: str | None = None
+    data: Any = None
+
+
+def biway_state(raw: str | None) -> str | None:
+    """Our word for a Bi-way state (`ACTIVE`, `Pending verification`, `displayed` -> active, ...)."""
+    token = re.sub(r"[^a-z0-9]+", "_", (raw or "").strip().lower()).strip("_")[:64]
+    return our_status(PROVIDER, token) if token else None
+
+
+class BiwayWebhooks(Webhooks):
+    def describe(self, body: Mapping[str, Any]) -> EventFacts:
+        try:
+            callback = BiwayCallback.model_validate(body)
+        except ValueError:
+            # a field of a type we cannot read (e.g. an object as `state`): keep the body, flag it
+            return EventFacts(provider_event_id=identifier(body.get("event_id"), MAX_EVENT_ID_LENGTH))
+        subject = EVENT_SUBJECTS.get((callback.event or "").strip().upper())
+        resource_id = identifier(callback.resource_id)
+        state = biway_state(callback.state)
+        facts = {"resource_id": resource_id, "recipient": identifier(callback.recipient)}
+        recognised = subject is not None and resource_id is not None and state is not None
+        return EventFacts(
+            provider_event_id=identifier(callback.event_id, MAX_EVENT_ID_LENGTH),
+            event_type=callback.event,
+            recognised=recognised,
+            subject_kind=subject[0] if subject else None,
+            subject_ref=resource_id,
+            state=state,
+            detail_type=f"{PROVIDER}.{subject[1]}.{state}" if recognised and subject else None,
+            occurred_at=parse_time(callback.occurred_at),
+            facts={name: value for name, value in facts.items() if value is not None},
+        )
+
+
+WEBHOOKS = BiwayWebhooks(PROVIDER)

@@ -1,0 +1,112 @@
+"""The small common interface of an integration: what its modules hand to the generic logic.
+
+- `registration.register(request) -> (RegistrationItem, created)`: call the provider, describe
+  what to store.
+- `messaging.STEPS[operation](request, message_id) -> Dispatched`: call the provider, describe
+  the message record.
+- `webhooks.WEBHOOKS`: a `Webhooks` that reads a body and finds and updates what it is about.
+- `states.STATES`: the provider's words for statuses, mapped to ours.
+- `requests`: the public request models (`REGISTRATION_REQUEST`, `MESSAGING_REQUESTS`).
+- `contacts`: the bot CRM behind /v1/contacts (a module matching `ContactBook`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from chatbridge.integrations.webhook_fields import (
+    EVENT_ID_FIELDS,
+    MAX_EVENT_ID_LENGTH,
+    EventFacts,
+    first_value,
+    identifier,
+)
+from chatbridge.message_statuses import report_version
+
+if TYPE_CHECKING:
+    from chatbridge.models.contacts import ContactPage, ContactTag, ContactTags, ContactVariable, ContactVariables
+    from chatbridge.store import RegistrationStore
+    from chatbridge.store.items import EventItem, MessageItem, RegistrationItem
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """What a messaging step did: the message to store, or one already stored, and what to answer."""
+
+    item: MessageItem
+    created: bool = True  # False: the provider answered with something it already had (200, not 201)
+    stored: bool = False  # True: `item` is already in the store (the provider handed back a known reference)
+    url: str | None = None  # a chat URL: answered, never stored with the message
+
+
+Step = Callable[[Any, str], Dispatched]
+Registrar = Callable[[Any], "tuple[RegistrationItem, bool]"]
+
+
+class Webhooks:
+    """How one provider's webhooks are read and applied.
+
+    The defaults fit a provider whose events name our resources by the provider's own reference
+    (`provider_ref`) and report a verification state; an integration overrides what differs.
+    A provider without webhooks gets these defaults: its bodies are stored, never recognised.
+    """
+
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+
+    def describe(self, body: Mapping[str, Any]) -> EventFacts:
+        return EventFacts(provider_event_id=identifier(first_value(body, EVENT_ID_FIELDS), MAX_EVENT_ID_LENGTH))
+
+    def subject_of(self, registration: RegistrationItem) -> str | None:
+        """How the provider refers to a registration in its events."""
+        return registration.provider_ref
+
+    def registrations_of(
+        self, subject_ref: str, facts: Mapping[str, str], store: RegistrationStore
+    ) -> Iterator[RegistrationItem]:
+        found = store.find_registration_by_provider_ref(self.provider, subject_ref)
+        if found is not None:
+            yield found
+
+    def concerns(self, registration: RegistrationItem, facts: Mapping[str, str]) -> bool:
+        """Whether an event about the registration's subject is about this registration."""
+        return True
+
+    def apply_to_registration(
+        self, store: RegistrationStore, registration: RegistrationItem, item: EventItem, state: str
+    ) -> bool:
+        """Set the reported state if the report is newer than the last one applied."""
+        return store.apply_verification_status(
+            registration.id, state, report_version(item.effective_at, state, item.id)
+        )
+
+
+class ContactBook(Protocol):
+    """A bot CRM's contacts, tags and variables (what /v1/contacts serves)."""
+
+    def list_contacts(
+        self,
+        connection: str,
+        *,
+        count: int,
+        page: int,
+        date_from: int | None,
+        date_to: int | None,
+        bot_id: str | None,
+    ) -> ContactPage: ...
+
+    def list_tags(self, connection: str, contact_id: str) -> ContactTags: ...
+
+    def attach_tag(self, connection: str, contact_id: str, tag: str) -> ContactTag: ...
+
+    def detach_tag(self, connection: str, contact_id: str, tag: str) -> None: ...
+
+    def list_variables(self, connection: str, contact_id: str) -> ContactVariables: ...
+
+    def set_variable(
+        self, connection: str, contact_id: str, name: str, value: str, *, deletable: bool
+    ) -> ContactVariable: ...
+
+    def delete_variable(self, connection: str, contact_id: str, name: str) -> None: ...

@@ -1,0 +1,1 @@
+"""SmartRegion (Wi-Fi presence): bot-user registration and presence webhooks."""
