@@ -158,6 +158,23 @@ def registration_request(name: str) -> Any:
     return requests_of(name).REGISTRATION_REQUEST
 
 
+def notes(operation: str) -> str:
+    """The providers' notes on `operation` (`registrations` or a messaging one) for the API reference."""
+    offering = registration_providers() if operation == "registrations" else providers_of(operation)
+    return "\n".join(f"- **{name}**: {requests_of(name).NOTES[operation]}" for name in offering)
+
+
+def webhook_setups() -> str:
+    """How each provider is told our webhook URL, for the API reference."""
+    return "; ".join(f"{integration(n).title}: {integration(n).module('webhooks').SETUP}" for n in callback_providers())
+
+
+def titles() -> str:
+    """`A, B and C`: every provider's name as it writes it."""
+    written = [i.title for i in INTEGRATIONS]
+    return ", ".join(written[:-1]) + " and " + written[-1]
+
+
 def messaging_request(operation: str, name: str) -> type[BaseModel]:
     model: type[BaseModel] = requests_of(name).MESSAGING_REQUESTS[operation]
     return model

@@ -25,8 +25,9 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     "/v1/callbacks/<provider>/<token>",
     summary="Receive a provider webhook",
     description=(
-        "Give providers `<API>/v1/callbacks/<provider>/<token>` as their webhook URL (SmartRegion: the "
-        "WebHook of the channel; Bi-way: `POST /system/callback`). The token is the provider's entry in the "
+        "Give providers `<API>/v1/callbacks/<provider>/<token>` as their webhook URL ("
+        + registry.webhook_setups()
+        + "). The token is the provider's entry in the "
         "secret `chatbridge/callbacks`. Each delivery is stored once (deduplicated on the provider's event id, "
         "else the body's SHA-256) and answered 200 at once; applying it and publishing it to EventBridge "
         "happen right after, from the table's stream."

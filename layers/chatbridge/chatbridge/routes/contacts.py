@@ -36,9 +36,13 @@ if TYPE_CHECKING:
     from chatbridge.integrations.interface import ContactBook
 
 
+# The integration serving /v1/contacts (the bot CRM).
+CRM = registry.contacts_provider()
+
+
 def _crm() -> ContactBook:
     """The contacts module of the integration serving /v1/contacts, imported on first use."""
-    book: ContactBook = registry.contacts_provider().module("contacts")  # type: ignore[assignment]
+    book: ContactBook = CRM.module("contacts")  # type: ignore[assignment]
     return book
 
 
@@ -49,10 +53,10 @@ Connection = Annotated[
     str,
     Query(
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
-        description="Credential set to use: the secret `chatbridge/watbot/<connection>`.",
+        description=f"Credential set to use: the secret `chatbridge/{CRM.name}/<connection>`.",
     ),
 ]
-ContactId = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, description="Watbot contact id")]
+ContactId = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, description=f"{CRM.title} contact id")]
 # Percent-encoded in the path: a 255-character name can be six times longer there.
 EncodedName = Annotated[str, Path(min_length=1, max_length=6 * MAX_TAG_LENGTH)]
 NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Done (also when there was nothing to remove)"}}
@@ -76,14 +80,14 @@ def _decoded(name: str, raw: str, limit: int) -> str:
 
 @router.get(
     "/v1/contacts",
-    summary="List Watbot contacts",
-    description="One page of Watbot's getContacts, newest filters applied by Watbot.",
+    summary=f"List {CRM.title} contacts",
+    description=f"One page of the contacts {CRM.title} keeps, filtered by {CRM.title}.",
     tags=TAGS,
     responses={**ok(ContactPage, "One page of contacts"), **problems(400, 401, 422, 429, 502, 504)},
 )
 def list_contacts(  # noqa: PLR0917 - one parameter per query parameter of the route
     connection: Connection = "default",
-    count: Annotated[int, Query(ge=1, le=500, description="Page size (Watbot allows 500).")] = 100,
+    count: Annotated[int, Query(ge=1, le=500, description=f"Page size ({CRM.title} allows 500).")] = 100,
     page: Annotated[int, Query(ge=1)] = 1,
     date_from: Annotated[int | None, Query(ge=0, description="Created at or after (Unix time).")] = None,
     date_to: Annotated[int | None, Query(ge=0, description="Created at or before (Unix time).")] = None,

@@ -18,8 +18,9 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     "/v1/events",
     summary="List the provider events of a registration or a message",
     description=(
-        "Name one subject: `registration_id` (SmartRegion presence, Bi-way account, company and tester "
-        "states) or `message_id` (Bi-way delivery reports, agent states). Oldest first. Events are kept 30 days."
+        "Name one subject: `registration_id` (presence and verification states of a registration) or "
+        "`message_id` (delivery reports and states of a message, agent or chat token). Oldest first. "
+        "Events are kept 30 days."
     ),
     tags=["events"],
     responses=problems(400, 401, 404, 422),

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from chatbridge.api import caller_of
+from chatbridge.integrations import registry
 from chatbridge.logic import messaging as logic
 from chatbridge.models.messaging import ChatToken, Message, MessageDetail
 from chatbridge.models.requests import (
@@ -24,6 +25,8 @@ from chatbridge.models.requests import (
     ConversationRequest,
     MessageRequest,
     TemplateRequest,
+    examples_of,
+    messaging_variants,
 )
 from chatbridge.routes.parameters import IdempotencyKey
 from chatbridge.routes.responses import problems
@@ -46,6 +49,10 @@ def _created(operation: str, request: BaseModel, idempotency_key: str | None, mo
     )
 
 
+def _examples(operation: str) -> dict[str, Any]:
+    return examples_of(messaging_variants(operation))
+
+
 def _answers(model: type[BaseModel], description: str, *, updated: str | None = None) -> dict[int, Any]:
     answers: dict[int, Any] = {201: {"description": description, "content": {"application/json": {"model": model}}}}
     if updated:
@@ -56,12 +63,13 @@ def _answers(model: type[BaseModel], description: str, *, updated: str | None = 
 @router.post(
     "/v1/messages",
     summary="Send a message to one recipient",
-    description="Bi-way: `/messenger/submit` (status updates arrive by callback). Watbot: `sendMessage` to a contact.",
+    description=registry.notes("messages"),
     tags=TAGS,
     responses=_answers(Message, "Accepted by the provider"),
 )
 def send_message(
-    request: Annotated[MessageRequest, Body()], idempotency_key: IdempotencyKey = None
+    request: Annotated[MessageRequest, Body(openapi_examples=_examples("messages"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Message]:
     created: Response[Message] = _created("messages", request, idempotency_key)
     return created
@@ -70,13 +78,13 @@ def send_message(
 @router.post(
     "/v1/broadcasts",
     summary="Send one message to many recipients",
-    description="Bi-way `/messenger/broadcast`: one record for the request; each recipient's status is recorded "
-    "as callbacks report it, and read with GET /v1/messages/{id}.",
+    description=registry.notes("broadcasts"),
     tags=TAGS,
     responses=_answers(Message, "Accepted by the provider"),
 )
 def send_broadcast(
-    request: Annotated[BroadcastRequest, Body()], idempotency_key: IdempotencyKey = None
+    request: Annotated[BroadcastRequest, Body(openapi_examples=_examples("broadcasts"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Message]:
     created: Response[Message] = _created("broadcasts", request, idempotency_key)
     return created
@@ -84,14 +92,14 @@ def send_broadcast(
 
 @router.post(
     "/v1/conversations",
-    summary="Send to a few recipients (Bi-way) or open a chat between users (Imbee)",
-    description="Bi-way `/messenger/conversation`. Imbee `/chat/create`, opened with the first user's own apikey "
-    "(from their registration); an existing chat is a 200.",
+    summary="Send to a few recipients, or open a chat between users",
+    description=registry.notes("conversations"),
     tags=TAGS,
     responses=_answers(Message, "Sent, or chat created", updated="The chat already existed"),
 )
 def create_conversation(
-    request: Annotated[ConversationRequest, Body()], idempotency_key: IdempotencyKey = None
+    request: Annotated[ConversationRequest, Body(openapi_examples=_examples("conversations"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Message]:
     created: Response[Message] = _created("conversations", request, idempotency_key)
     return created
@@ -100,13 +108,13 @@ def create_conversation(
 @router.post(
     "/v1/chat-tokens",
     summary="Create a chat token: a URL that opens a chat for one user",
-    description="Bi-way `/chatbot/token` (using it reports `read`). Imbee `/token/new`, sent to the user by mail "
-    "and/or SMS; an existing token is a 200. The URL is in this answer only, never in GET.",
+    description=registry.notes("chat-tokens") + "\n\nThe URL is in this answer only, never in GET.",
     tags=TAGS,
-    responses=_answers(ChatToken, "Token created", updated="Imbee already had this token"),
+    responses=_answers(ChatToken, "Token created", updated="The provider already had this token"),
 )
 def create_chat_token(
-    request: Annotated[ChatTokenRequest, Body()], idempotency_key: IdempotencyKey = None
+    request: Annotated[ChatTokenRequest, Body(openapi_examples=_examples("chat-tokens"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[ChatToken]:
     created: Response[ChatToken] = _created("chat-tokens", request, idempotency_key, ChatToken)
     return created
@@ -115,12 +123,13 @@ def create_chat_token(
 @router.post(
     "/v1/templates",
     summary="Create a message template",
-    description="Bi-way `/messenger/template`.",
+    description=registry.notes("templates"),
     tags=TAGS,
     responses=_answers(Message, "Template created"),
 )
 def create_template(
-    request: Annotated[TemplateRequest, Body()], idempotency_key: IdempotencyKey = None
+    request: Annotated[TemplateRequest, Body(openapi_examples=_examples("templates"))],
+    idempotency_key: IdempotencyKey = None,
 ) -> Response[Message]:
     created: Response[Message] = _created("templates", request, idempotency_key)
     return created
@@ -129,11 +138,13 @@ def create_template(
 @router.post(
     "/v1/agents",
     summary="Create a chat environment (agent)",
-    description="Bi-way `/chatbot/agent`: pending verification by the operators until a callback says otherwise.",
+    description=registry.notes("agents"),
     tags=TAGS,
     responses=_answers(Message, "Agent submitted"),
 )
-def create_agent(request: Annotated[AgentRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Message]:
+def create_agent(
+    request: Annotated[AgentRequest, Body(openapi_examples=_examples("agents"))], idempotency_key: IdempotencyKey = None
+) -> Response[Message]:
     created: Response[Message] = _created("agents", request, idempotency_key)
     return created
 

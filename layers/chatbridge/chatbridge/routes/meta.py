@@ -17,12 +17,13 @@ from chatbridge.models.common import Health
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from chatbridge.integrations import registry
 from chatbridge.settings import get_settings
 
 API_TITLE = "Chatbridge API"
 API_VERSION = "1.0.0"
 API_DESCRIPTION = (
-    "One API for SmartRegion, Smartico, Imbee, Bi-way and Watbot. Send your API key in `x-api-key`. "
+    f"One API for {registry.titles()}. Send your API key in `x-api-key`. "
     "Errors are RFC 9457 `application/problem+json`."
 )
 PUBLIC_PREFIXES = ("/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/callbacks/")

@@ -22,16 +22,8 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 @router.post(
     "/v1/registrations",
     summary="Register a user at a provider",
-    description=(
-        "One body per provider, chosen by `provider` (and by `kind` for Bi-way).\n\n"
-        "- **smartregion**: registers a bot user (201) or updates it (200).\n"
-        "- **smartico**: registers an affiliate (201); `pending_approval` unless `manager_id` is given "
-        "(`approved`). Duplicate username or e-mail: 409. The password is never stored or returned.\n"
-        "- **imbee**: creates an external user (201), or 200 when Imbee says it was `previously_registered`. "
-        "The user's `pass` and `apikey` are stored encrypted and never returned.\n"
-        "- **biway**: `kind` `company` or `account` (partner connection) or `tester` (user connection); "
-        "201 with status `pending_verification` until Bi-way's callback says otherwise."
-    ),
+    description="One body per provider, chosen by `provider` (and by `kind` where a provider has kinds).\n\n"
+    + registry.notes("registrations"),
     tags=["registrations"],
     responses={
         **success(Registration, "Registered", status=201),

@@ -268,3 +268,19 @@ MESSAGING_REQUESTS: dict[str, type[BaseModel]] = {
     "templates": BiwayTemplateRequest,
     "agents": BiwayAgentRequest,
 }
+# What the API reference says of this provider, per operation.
+NOTES: dict[str, str] = {
+    "registrations": (
+        "`kind` `company` or `account` (partner connection) or `tester` (user connection); 201 with status "
+        "`pending_verification` until Bi-way's callback says otherwise."
+    ),
+    "messages": "`/messenger/submit` (status updates arrive by callback).",
+    "broadcasts": (
+        "`/messenger/broadcast`: one record for the request; each recipient's status is recorded as callbacks"
+        " report it, and read with GET /v1/messages/{id}."
+    ),
+    "conversations": "`/messenger/conversation`.",
+    "chat-tokens": "`/chatbot/token` (using it reports `read`).",
+    "templates": "`/messenger/template`.",
+    "agents": "`/chatbot/agent`: pending verification by the operators until a callback says otherwise.",
+}

@@ -38,6 +38,7 @@ CALLBACK_EXAMPLE: dict[str, Any] = {
     "recipient": "+33670000000",
     "data": {},
 }
+SETUP = "`POST /system/callback`, `make biway-callback`"
 UNDERSTOOD_FIELDS = "`event_id`, `event`, `resource_id`, `state`, `occurred_at`, `recipient`"
 
 

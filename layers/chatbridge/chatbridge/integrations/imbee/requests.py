@@ -120,3 +120,14 @@ MESSAGING_REQUESTS: dict[str, type[BaseModel]] = {
     "conversations": ImbeeConversationRequest,
     "chat-tokens": ImbeeChatTokenRequest,
 }
+# What the API reference says of this provider, per operation.
+NOTES: dict[str, str] = {
+    "registrations": (
+        "creates an external user (201), or 200 when Imbee says it was `previously_registered`. The user's "
+        "`pass` and `apikey` are stored encrypted and never returned."
+    ),
+    "conversations": (
+        "`/chat/create`, opened with the first user's own apikey (from their registration); an existing chat is a 200."
+    ),
+    "chat-tokens": "`/token/new`, sent to the user by mail and/or SMS; an existing token is a 200.",
+}

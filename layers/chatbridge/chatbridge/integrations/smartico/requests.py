@@ -106,3 +106,10 @@ class SmarticoRegistrationRequest(BaseModel):
 
 REGISTRATION_REQUEST = SmarticoRegistrationRequest
 MESSAGING_REQUESTS: dict[str, type[BaseModel]] = {}
+# What the API reference says of this provider, per operation.
+NOTES: dict[str, str] = {
+    "registrations": (
+        "registers an affiliate (201); `pending_approval` unless `manager_id` is given (`approved`). "
+        "Duplicate username or e-mail: 409. The password is never stored or returned."
+    ),
+}

@@ -42,3 +42,7 @@ class SmartRegionRegistrationRequest(BaseModel):
 
 REGISTRATION_REQUEST = SmartRegionRegistrationRequest
 MESSAGING_REQUESTS: dict[str, type[BaseModel]] = {}
+# What the API reference says of this provider, per operation.
+NOTES: dict[str, str] = {
+    "registrations": "registers a bot user (201) or updates it (200).",
+}

@@ -52,6 +52,7 @@ CALLBACK_EXAMPLE: dict[str, Any] = {
     "project_id": "Project ID",
     "time": "2026-11-27T10:00:00Z",
 }
+SETUP = "the WebHook of the channel"
 UNDERSTOOD_FIELDS = "`event` (detection|connection|disconnection), `user_id`, `channel_id`, `project_id`, a time"
 
 

@@ -34,3 +34,7 @@ class WatbotMessageRequest(BaseModel):
 
 
 MESSAGING_REQUESTS: dict[str, type[BaseModel]] = {"messages": WatbotMessageRequest}
+# What the API reference says of this provider, per operation.
+NOTES: dict[str, str] = {
+    "messages": "`sendMessage` to a contact.",
+}
