@@ -68,6 +68,18 @@ def examples_of(variants: list[tuple[str, Any]]) -> dict[str, dict[str, Any]]:
     return examples
 
 
+# Union name -> the operation it serves. Built on first use: a function loads only the providers
+# (and their request models) of the unions its routes name.
+_UNIONS = {
+    "RegistrationRequest": "registrations",
+    "MessageRequest": "messages",
+    "BroadcastRequest": "broadcasts",
+    "ConversationRequest": "conversations",
+    "ChatTokenRequest": "chat-tokens",
+    "TemplateRequest": "templates",
+    "AgentRequest": "agents",
+}
+
 if TYPE_CHECKING:
     # For type checkers, every variant is a provider request; at run time the unions are built.
     RegistrationRequest = ProviderRequest
@@ -78,13 +90,15 @@ if TYPE_CHECKING:
     TemplateRequest = ProviderRequest
     AgentRequest = ProviderRequest
 else:
-    RegistrationRequest = union_of(registration_variants())
-    MessageRequest = union_of(messaging_variants("messages"))
-    BroadcastRequest = union_of(messaging_variants("broadcasts"))
-    ConversationRequest = union_of(messaging_variants("conversations"))
-    ChatTokenRequest = union_of(messaging_variants("chat-tokens"))
-    TemplateRequest = union_of(messaging_variants("templates"))
-    AgentRequest = union_of(messaging_variants("agents"))
+
+    def __getattr__(name: str) -> Any:
+        operation = _UNIONS.get(name)
+        if operation is None:
+            raise AttributeError(name)
+        variants = registration_variants() if operation == "registrations" else messaging_variants(operation)
+        union = globals()[name] = union_of(variants)
+        return union
+
 
 # Validation errors locate a field under the union tags (`biway.company.name`); problems strip them.
 REGISTRATION_BODY_TAGS = registry.body_tags(registry.registration_providers())

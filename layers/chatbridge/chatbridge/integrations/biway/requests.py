@@ -149,7 +149,7 @@ MAX_BROADCAST_RECIPIENTS = 10_000
 
 
 class _BiwayRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(defer_build=True, extra="allow")
 
     provider: Literal["biway"]
     connection: ConnectionName = "default"
@@ -169,6 +169,7 @@ class BiwayMessageRequest(_BiwayRequest):
     """Send a message to one recipient with Bi-way (`POST /messenger/submit`)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         title="BiwayMessage",
         json_schema_extra={
             "examples": [
@@ -184,6 +185,7 @@ class BiwayBroadcastRequest(_BiwayRequest):
     """Mass send with Bi-way (`POST /messenger/broadcast`)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         title="BiwayBroadcast",
         json_schema_extra={
             "examples": [
@@ -208,6 +210,7 @@ class BiwayConversationRequest(_BiwayRequest):
     """Send to a few recipients with Bi-way (`POST /messenger/conversation`)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         title="BiwayConversation",
         json_schema_extra={
             "examples": [
@@ -228,6 +231,7 @@ class BiwayChatTokenRequest(_BiwayRequest):
     """A chat token for a Bi-way chat environment (`POST /chatbot/token`); its use reports `read`."""
 
     model_config = ConfigDict(
+        defer_build=True,
         title="BiwayChatToken",
         json_schema_extra={"examples": [{"provider": "biway", "agent_id": "agt_8c1f", "recipient": "+33670000000"}]},
     )
@@ -239,6 +243,7 @@ class BiwayTemplateRequest(_BiwayRequest):
     """A reusable Bi-way message template (`POST /messenger/template`)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         title="BiwayTemplate",
         json_schema_extra={
             "examples": [{"provider": "biway", "name": "rappel-rdv", "text": "Rappel : rendez-vous le {{date}}."}]
@@ -252,6 +257,7 @@ class BiwayAgentRequest(_BiwayRequest):
     """A Bi-way chat environment (`POST /chatbot/agent`), pending verification until a callback says otherwise."""
 
     model_config = ConfigDict(
+        defer_build=True,
         title="BiwayAgent",
         json_schema_extra={"examples": [{"provider": "biway", "name": "Boulangerie Martin", "description": "SAV"}]},
     )

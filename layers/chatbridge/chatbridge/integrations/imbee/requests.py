@@ -50,6 +50,7 @@ class ImbeeConversationRequest(BaseModel):
     """Open an Imbee chat (`POST /chat/create`) on behalf of a user registered through this gateway."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         title="ImbeeConversation",
         json_schema_extra={
@@ -83,6 +84,7 @@ class ImbeeChatTokenRequest(BaseModel):
     """A web access token for an Imbee virtual user (`POST /token/new`), sent by mail and/or SMS."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         title="ImbeeChatToken",
         json_schema_extra={

@@ -13,6 +13,7 @@ class SmartRegionRegistrationRequest(BaseModel):
     """Register a bot user at SmartRegion (`POST /registration`)."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         title="SmartRegionRegistration",
         json_schema_extra={

@@ -13,6 +13,7 @@ class WatbotMessageRequest(BaseModel):
     """Reply to a Watbot contact (`sendMessage`): exactly one of `text`, `image` or `file`."""
 
     model_config = ConfigDict(
+        defer_build=True,
         extra="forbid",
         title="WatbotMessage",
         json_schema_extra={"examples": [{"provider": "watbot", "contact_id": "1542", "text": "Здравствуйте! 👋"}]},
