@@ -66,15 +66,7 @@ class Event(BaseModel):
                 "registration_ids": [],
                 "message_id": "01JDXK3V8Q0000000000000000",
                 "facts": {"resource_id": "msg-8841", "recipient": "+33670000000"},
-                "data": {
-                    "event_id": "5b0e7a52-1f4c-4a8e-9d7e-3c2b1a0f9e8d",
-                    "event": "MESSENGER_REPORT",
-                    "resource_id": "msg-8841",
-                    "state": "read",
-                    "occurred_at": "2026-11-27T10:00:05Z",
-                    "recipient": "+33670000000",
-                    "data": {},
-                },
+                "data": {"event": "MESSENGER_REPORT", "resource_id": "msg-8841", "state": "read", "data": {}},
             }
         }
     }
