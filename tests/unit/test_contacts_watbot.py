@@ -68,7 +68,7 @@ def test_contacts_are_listed_with_the_documented_call(watbot, simulator, contact
     (listed,) = [c for c in page["items"] if c["id"] == contact_id]
     assert listed["name"] == "Мария Иванова"
     assert listed["bot_id"] == "7001"
-    assert listed["created_at"] == "2023-11-14 22:13:20"
+    assert listed["created_at"] == "2023-11-14T22:13:20Z"  # Watbot's `2023-11-14 22:13:20`, as ISO 8601 UTC
     assert page["next_page"] is None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -9,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 CONTACT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_TAG_LENGTH = 255
 MAX_VARIABLE_NAME_LENGTH = 255
-MAX_VARIABLE_VALUE_LENGTH = 4000  # the value travels in the URL too (see providers/watbot.py)
+MAX_VARIABLE_VALUE_LENGTH = 4000  # the value travels in the URL too (see the Watbot client)
 
 
 class Contact(BaseModel):
@@ -29,7 +30,7 @@ class Contact(BaseModel):
                 "viber_id": None,
                 "address": None,
                 "utm": None,
-                "created_at": "2023-11-14 22:13:20",
+                "created_at": "2023-11-14T22:13:20Z",
             }
         }
     )
@@ -45,7 +46,7 @@ class Contact(BaseModel):
     viber_id: str | None = None
     address: str | None = None
     utm: Any = None
-    created_at: str | None = Field(default=None, description="As Watbot gives it.")
+    created_at: datetime | None = Field(default=None, description="ISO 8601, UTC.")
 
 
 class ContactPage(BaseModel):

@@ -12,6 +12,7 @@ Cyrillic text and emoji arrive intact. Limit: 2 requests per second per token, 4
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -26,6 +27,7 @@ from chatbridge.errors import (
 )
 from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool
 from chatbridge.integrations.ratelimit import RateLimit
+from chatbridge.integrations.webhook_fields import parse_time
 
 PROVIDER = "watbot"
 DEFAULT_BASE_URL = "https://watbot.ru"
@@ -66,12 +68,18 @@ class WatbotContact(BaseModel):
     viber_id: str | None = None
     address: str | None = None
     utm: Any = None
-    created_at: str | None = None
+    created_at: datetime | None = None
 
-    @field_validator("id", "bot_id", "telegram_id", "viber_id", "phone", "created_at", mode="before")
+    @field_validator("id", "bot_id", "telegram_id", "viber_id", "phone", mode="before")
     @classmethod
     def _ids_as_text(cls, value: Any) -> Any:
         return _text(value)
+
+    @field_validator("created_at", mode="before")
+    @classmethod
+    def _utc_time(cls, value: Any) -> datetime | None:
+        # Watbot writes `2023-11-14 22:13:20` (UTC, no zone) or Unix seconds; unreadable: left out
+        return parse_time(value)
 
 
 class WatbotTag(BaseModel):
