@@ -10,7 +10,13 @@ from pydantic import SecretStr
 
 from chatbridge.errors import RateLimitedError
 from chatbridge.integrations import ratelimit
-from chatbridge.integrations.ratelimit import RateLimit, TokenBucket, configured_limit, throttle_for
+from chatbridge.integrations.ratelimit import (
+    RateLimit,
+    SharedSchedule,
+    TokenBucket,
+    configured_limit,
+    throttle_for,
+)
 from chatbridge.integrations.watbot.client import WatbotClient, WatbotConnection
 from local.simulators.watbot import WatbotSimulator
 from tests.simulated import SimulatorFake
@@ -32,6 +38,8 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def _fresh_buckets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RATE_LIMIT_WATBOT", raising=False)
+    # this process's own bucket; the schedule shared through the table has its tests below
+    monkeypatch.setenv("RATE_LIMIT_SHARED", "false")
     ratelimit.reset()
 
 
@@ -154,3 +162,76 @@ def ratelimit_free_retries():  # type: ignore[no-untyped-def]
     from chatbridge.integrations.http import RetryPolicy
 
     return RetryPolicy(attempts=1)
+
+
+# -- the schedule shared by every execution environment --------------------------------------------
+
+
+def shared_schedule(clock: FakeClock, limit: RateLimit, fingerprint: str = "fp-1") -> SharedSchedule:
+    """What one execution environment builds: its own objects, the table's schedule in common."""
+    fallback = TokenBucket(limit, clock=clock, sleep=clock.sleep)
+    return SharedSchedule(limit, fingerprint, fallback=fallback, clock=clock, sleep=clock.sleep)
+
+
+def test_environments_sharing_a_credential_are_spaced_together(aws) -> None:
+    # Given two execution environments (two schedules) calling with the same credential at 2/s
+    clock = FakeClock()
+    limit = RateLimit(per_second=2)
+    first, second = shared_schedule(clock, limit), shared_schedule(clock, limit)
+
+    # When they call in turns
+    waits = [env.acquire("watbot") for env in (first, second, first, second)]
+
+    # Then together they keep 2/s, as one bucket would (two buckets would let both go at once)
+    assert waits == [0.0, 0.5, 0.5, 0.5]
+    assert clock.now == pytest.approx(101.5)
+
+
+def test_the_shared_schedule_allows_the_burst_then_spaces(aws) -> None:
+    clock = FakeClock()
+    limit = RateLimit(per_second=2, burst=2)
+    first, second = shared_schedule(clock, limit), shared_schedule(clock, limit)
+
+    waits = [env.acquire("watbot") for env in (first, second, first)]
+
+    assert waits == [0.0, 0.0, 0.5]
+
+
+def test_other_credentials_have_their_own_schedule(aws) -> None:
+    clock = FakeClock()
+    limit = RateLimit(per_second=1)
+
+    waits = [shared_schedule(clock, limit, fingerprint).acquire("watbot") for fingerprint in ("a", "b", "c")]
+
+    assert waits == [0.0, 0.0, 0.0]
+
+
+def test_a_queue_longer_than_the_wait_allowed_is_a_429(aws) -> None:
+    clock = FakeClock()
+    frozen = SharedSchedule(
+        RateLimit(per_second=1), "fp", fallback=TokenBucket(RateLimit(1)), clock=clock, sleep=lambda _: None
+    )
+    for _ in range(3):
+        frozen.acquire("watbot", max_wait=2)
+
+    with pytest.raises(RateLimitedError) as refused:
+        frozen.acquire("watbot", max_wait=2)
+
+    assert refused.value.status == 429
+
+
+def test_without_the_table_a_process_paces_alone() -> None:
+    # no mocked account and sockets blocked: the table cannot be reached
+    clock = FakeClock()
+    schedule = shared_schedule(clock, RateLimit(per_second=2))
+
+    waits = [schedule.acquire("watbot") for _ in range(3)]
+
+    assert waits == [0.0, 0.5, 0.5]
+    assert schedule.tried_table == 1  # after a failure the table is left alone for a while
+
+
+def test_shared_is_the_default(monkeypatch) -> None:
+    monkeypatch.delenv("RATE_LIMIT_SHARED")
+
+    assert isinstance(throttle_for("watbot", "token-a", RateLimit(per_second=2)), SharedSchedule)

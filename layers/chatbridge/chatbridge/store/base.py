@@ -111,6 +111,14 @@ class EventStore(Protocol):
     ) -> tuple[list[EventItem], str | None]: ...
 
 
+class RateScheduleStore(Protocol):
+    def reserve(
+        self, provider: str, fingerprint: str, *, now_ms: int, interval_ms: int, tolerance_ms: int, latest_ms: int
+    ) -> int | None:
+        """The instant (ms) the caller may send at, or None if no slot is free before `latest_ms`."""
+        ...
+
+
 # One factory style for every store: built from the (cached) client and settings, and cached by
 # them, so whoever resets the AWS clients or the settings gets new stores too.
 @lru_cache(maxsize=32)
@@ -143,4 +151,11 @@ def get_event_store() -> EventStore:
     from chatbridge.store.events import DynamoEventStore
 
     store: EventStore = _store(DynamoEventStore)
+    return store
+
+
+def get_rate_schedule() -> RateScheduleStore:
+    from chatbridge.store.rates import DynamoRateSchedule
+
+    store: RateScheduleStore = _store(DynamoRateSchedule)
     return store

@@ -88,6 +88,20 @@ class ApiKeyItem(BaseModel):
         return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
 
 
+class RateScheduleItem(BaseModel):
+    """When the next call with one provider credential may go (GCRA's theoretical arrival time),
+    shared by every execution environment. Keyed by a digest: the credential is never stored."""
+
+    provider: str
+    fingerprint: str
+    next_at_ms: int
+    expires_at: int
+
+    @staticmethod
+    def key(provider: str, fingerprint: str) -> dict[str, str]:
+        return {"pk": f"RATE#{provider}#{fingerprint}", "sk": "RATE"}
+
+
 # -- messages (B: Messaging) ---------------------------------------------------------------------
 # A message, broadcast, chat, chat token, template or agent is one item `MSG#<id>|MSG` holding its
 # status and status history; per-recipient statuses of a multi-recipient send are items
