@@ -9,8 +9,11 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 # Every module of benchmarks/ but the shared ones (_harness, __init__): a new benchmark is in both targets.
+# All run; the target fails afterwards if any of them did (missed its target or broke).
 BENCHMARKS := $(sort $(basename $(notdir $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))))
-run_benchmarks = set -e; for name in $(BENCHMARKS); do echo "== python -m benchmarks.$$name $(1)"; $(PY) -m benchmarks.$$name $(1); done
+run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m benchmarks.$$name $(1)"; \
+	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
+	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
 .PHONY: help install dev demo test unit integration lint format validate build bench bench-quick api-key biway-callback ci clean
 
