@@ -28,6 +28,9 @@ def loggable_path(target: str) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's listen backlog is 5: concurrent clients opening their connections at once
+    # (the callbacks benchmark's load run) overflowed it and met connection resets.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], gateway: Gateway) -> None:
         self.gateway = gateway
