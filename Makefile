@@ -8,8 +8,14 @@ SAM := $(SAM_VENV)/bin/sam
 # `sam build` needs an interpreter matching the python3.13 runtime; pyenv provides it here.
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
+# Every module of benchmarks/ but the shared ones (_harness, __init__): a new benchmark is in both targets.
+# All run; the target fails afterwards if any of them did (missed its target or broke).
+BENCHMARKS := $(sort $(basename $(notdir $(filter-out benchmarks/_%,$(wildcard benchmarks/*.py)))))
+run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m benchmarks.$$name $(1)"; \
+	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
+	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
-.PHONY: help install dev demo test unit unit-future integration lint format validate build bench api-key biway-callback ci clean
+.PHONY: help install dev demo test unit unit-future integration lint format validate build bench bench-quick api-key biway-callback ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -20,6 +26,7 @@ help:
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
 	@echo "make bench      cold start, fan-out and callback benchmarks"
+	@echo "make bench-quick  every benchmark with small sizes (figures printed, targets not enforced; CI)"
 	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
 
@@ -78,9 +85,10 @@ build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
 
 bench: install
-	$(PY) -m benchmarks.cold_start
-	$(PY) -m benchmarks.fanout
-	$(PY) -m benchmarks.callbacks
+	@$(call run_benchmarks,)
+
+bench-quick: install
+	@$(call run_benchmarks,--quick)
 
 api-key: $(VENV)/.installed
 	$(PY) -m local.api_key --name "$(NAME)"

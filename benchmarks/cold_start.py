@@ -5,22 +5,20 @@ and the Powertools event handler, start a fresh interpreter and time the imports
 interpreter's own start-up is the same for all and left out). Runs are interleaved so drift on the
 machine hits every subject alike. Prints medians, p90 and the ratio to the baseline.
 
-    python -m benchmarks.cold_start [--runs 21]
+    python -m benchmarks.cold_start [--runs 21] [--quick]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from local.template import functions  # noqa: E402
+from benchmarks import _harness
+from local.lambda_runtime import LAYER_DIR
+from local.template import ROOT, functions
 
 BASELINE = "import boto3, httpx, pydantic\nfrom aws_lambda_powertools.event_handler import APIGatewayHttpResolver"
 PROBE = """
@@ -43,12 +41,11 @@ LAMBDA_LIKE_ENV = {
 
 
 def subjects() -> dict[str, tuple[str, list[Path]]]:
-    layer = ROOT / "layers" / "chatbridge"
     found: dict[str, tuple[str, list[Path]]] = {"baseline": (BASELINE, [])}
     for name, info in sorted(functions().items()):
-        found[name] = (f"import {info.module}", [info.code_uri, layer])
+        found[name] = (f"import {info.module}", [info.code_uri, LAYER_DIR])
         # boto3 is imported by the store on the first request, not at import: shown for honesty
-        found[f"{name}+boto3"] = (f"import {info.module}\nimport boto3", [info.code_uri, layer])
+        found[f"{name}+boto3"] = (f"import {info.module}\nimport boto3", [info.code_uri, LAYER_DIR])
     return found
 
 
@@ -65,10 +62,10 @@ def time_import(imports: str, paths: list[Path]) -> float:
     return float(output.stdout.strip().splitlines()[-1])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=21)
-    args = parser.parse_args()
+def main(argv: list[str] | None = None) -> None:
+    parser, quick = _harness.parser(__doc__.splitlines()[0], argv)
+    parser.add_argument("--runs", type=int, default=3 if quick else 21)
+    args = parser.parse_args(argv)
     cases = subjects()
     for imports, paths in cases.values():  # warm the bytecode cache: Lambda ships compiled files too
         time_import(imports, paths)

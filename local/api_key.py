@@ -13,7 +13,7 @@ import sys
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from local.dev_server import ensure_import_paths
+from local.lambda_runtime import ensure_import_paths
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,14 +15,13 @@ from typing import Any
 
 import boto3
 
-from local.dev_server import _INVOCATION_LOCK, lambda_context_for, load_handler
+from local.lambda_runtime import function_arn, lambda_context_for, load_handler
 from local.stream_poller import StreamPoller, event_bus_logical_ids, stream_mappings
 from local.template import functions
 
 LOCAL_EVENT_BUS = "chatbridge-local-events"
 TAP_QUEUE = "chatbridge-local-event-tap"
 TAP_RULE = "chatbridge-local-everything"
-ACCOUNT_ID = "123456789012"
 
 
 def _client(service: str, endpoint_url: str, region: str) -> Any:
@@ -79,9 +78,8 @@ class EventsPipeline:
                 streams_client=streams,
                 stream_arn=stream_arn,
                 context_factory=partial(lambda_context_for, info, self.region),
-                invocation_lock=_INVOCATION_LOCK,
                 send_to_dlq=self._sender(sqs, destination) if destination else None,
-                function_arn=f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{mapping.function}",
+                function_arn=function_arn(mapping.function, self.region),
             )
             self.pollers.append(poller.start())
         return self

@@ -22,9 +22,10 @@ from typing import Any, Literal
 
 import boto3
 
-from local.dev_server import DevServer, configured_port, ensure_import_paths
+from local.dev_server import DevServer, configured_port
 from local.dynamodb_local import DynamoDBLocal, DynamoDBLocalStartError, jar_installed, java_available
 from local.events_pipeline import LOCAL_EVENT_BUS, EventsPipeline
+from local.lambda_runtime import ensure_import_paths
 from local.moto_backend import MotoServer
 from local.simulators.biway import DEMO_API_KEY as BIWAY_DEMO_API_KEY
 from local.simulators.biway import BiwaySimulator

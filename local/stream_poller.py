@@ -15,8 +15,9 @@ Lambda's documentation for DynamoDB streams:
   remaining records are skipped and a message describing them (`DDBStreamBatchInfo`, the format
   Lambda sends) goes to the on-failure SQS queue, and the shard moves on.
 
-The handler runs in this process under the dev server's invocation lock (Powertools keeps the
-current event in class attributes, so two invocations must never overlap).
+The handler runs in this process through local.lambda_runtime.invoke, one invocation at a time
+with the dev server's (Powertools keeps the current event in class attributes, so two invocations
+must never overlap).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from local.lambda_runtime import Handler, invoke
 from local.template import load_template, resources
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,6 @@ POLL_INTERVAL_SECONDS = 0.25  # Lambda polls each shard of a DynamoDB stream fou
 SHARD_REFRESH_SECONDS = 2.0
 GET_RECORDS_LIMIT = 1000
 
-Handler = Callable[[dict[str, Any], Any], Any]
 Record = dict[str, Any]
 
 
@@ -370,7 +371,6 @@ class StreamPoller:
         streams_client: Any,
         stream_arn: str,
         context_factory: Callable[[], Any],
-        invocation_lock: threading.Lock,
         send_to_dlq: Callable[[dict[str, Any]], None] | None,
         function_arn: str,
         poll_interval: float = POLL_INTERVAL_SECONDS,
@@ -380,7 +380,6 @@ class StreamPoller:
         self._streams = streams_client
         self._stream_arn = stream_arn
         self._context_factory = context_factory
-        self._lock = invocation_lock
         self._poll_interval = poll_interval
         self.delivery = BatchDelivery(
             mapping, self._invoke, send_to_dlq, function_arn=function_arn, stream_arn=stream_arn
@@ -499,8 +498,7 @@ class StreamPoller:
         return not self.mapping.filters or any(pattern_matches(p, record) for p in self.mapping.filters)
 
     def _invoke(self, event: dict[str, Any]) -> Any:
-        with self._lock:
-            return self._handler(event, self._context_factory())
+        return invoke(self._handler, event, self._context_factory)
 
     def _first_iterator(self, shard: _Shard) -> str:
         # Shards that exist when the mapping starts honour StartingPosition; later ones (a split or

@@ -1,31 +1,28 @@
-"""Test helpers: API Gateway v2 events, a Lambda context, and provider fakes routed by host."""
+"""Test helpers: API Gateway v2 events, a Lambda context, and provider fakes routed by host.
+
+The event builder and the Lambda context are the dev server's (local.dev_server.events,
+local.lambda_runtime), so tests and the local stack hand the handlers the same events.
+"""
 
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import httpx
 
 import registrations_handler
+from local.dev_server import events
+from local.lambda_runtime import FakeLambdaContext  # noqa: F401 - the one fake context; tests import it from here
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 API_KEY_CONTEXT = {"authenticated": True, "key_id": "test-key-id", "key_name": "tests"}
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "chatbridge-test"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:chatbridge-test"
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
+REQUEST_TIME = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # requestContext.time: never today's date
+CLIENT_IP = "203.0.113.7"
 
 
 def api_event(
@@ -38,29 +35,17 @@ def api_event(
     query: dict[str, str] | None = None,
     authorizer: dict[str, Any] | None = API_KEY_CONTEXT,
 ) -> dict[str, Any]:
-    text = json.dumps(body) if isinstance(body, dict) else body
-    all_headers = {"content-type": "application/json", "x-api-key": "cbk_test", **(headers or {})}
-    request_context: dict[str, Any] = {
-        "accountId": "123456789012",
-        "apiId": "api",
-        "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7", "userAgent": "t"},
-        "requestId": str(uuid.uuid4()),
-        "routeKey": f"{method} {route or path}",
-        "stage": "$default",
-    }
-    if authorizer is not None:
-        request_context["authorizer"] = {"lambda": authorizer}
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {route or path}",
-        "rawPath": path,
-        "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
-        "headers": all_headers,
-        "queryStringParameters": query,
-        "requestContext": request_context,
-        "body": text,
-        "isBase64Encoded": False,
-    }
+    """A JSON request with an API key, past the authorizer (`authorizer=None`: not authorized)."""
+    return events.api_event(
+        method,
+        f"{path}?{urlencode(query)}" if query else path,
+        route_key=f"{method} {route or path}",
+        headers={"content-type": "application/json", "x-api-key": "cbk_test", **(headers or {})},
+        body=json.dumps(body) if isinstance(body, dict) else body,
+        authorizer=authorizer,
+        source_ip=CLIENT_IP,
+        now=REQUEST_TIME,
+    )
 
 
 def load_event(relative: str) -> dict[str, Any]:
@@ -98,8 +83,6 @@ class ProviderFakes:
 def post_registration(
     body: dict[str, Any] | str, context: Any, headers: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    import registrations_handler
-
     event = api_event("POST", "/v1/registrations", body=body, headers=headers)
     response: dict[str, Any] = registrations_handler.lambda_handler(event, context)
     return response

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
 from chatbridge.logic.api_keys import issue_api_key
-from local.dev_server import (
-    BadLambdaResponseError,
-    Gateway,
-    HttpRequest,
-    RouteTable,
-    loggable_path,
-    response_from_result,
-)
+from local.dev_server.emulation import BadLambdaResponseError, Gateway, response_from_result
+from local.dev_server.events import api_event
+from local.dev_server.messages import HttpRequest
+from local.dev_server.routes import RouteTable
+from local.dev_server.server import loggable_path
+from local.lambda_runtime import FakeLambdaContext, invoke
 from local.template import http_routes
 
 
@@ -119,3 +121,55 @@ def test_lambda_results_translate_like_api_gateway() -> None:
 def test_logged_paths_hide_webhook_tokens_and_query_strings() -> None:
     assert loggable_path("/v1/callbacks/biway/s3cret-token?x=1") == "/v1/callbacks/biway/***"
     assert loggable_path("/v1/contacts?api_token=abc") == "/v1/contacts"
+
+
+def test_the_event_built_for_direct_calls_is_the_one_the_gateway_sends(providers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    gateway = Gateway(clock=lambda: now)
+    gateway.load()
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setitem(gateway._handlers, "MetaFunction", lambda event, context: sent.append(event) or {})
+
+    gateway.handle(request("GET", "/v1/health?verbose=1&x=%41"))
+
+    (event,) = sent
+    built = api_event(
+        "GET",
+        "/v1/health?verbose=1&x=%41",
+        headers=[("Content-Type", "application/json")],
+        now=now,
+        request_id=event["requestContext"]["requestId"],
+    )
+    assert built == event
+    assert event["queryStringParameters"] == {"verbose": "1", "x": "A"}
+    assert event["requestContext"]["time"] == "27/Nov/2026:10:00:00 +0000"
+
+
+def test_in_process_invocations_take_turns() -> None:
+    running: list[int] = []
+    overlap: list[int] = []
+
+    def handler(event: dict[str, Any], context: Any) -> None:
+        running.append(1)
+        overlap.append(len(running))
+        time.sleep(0.005)
+        running.pop()
+
+    threads = [threading.Thread(target=invoke, args=(handler, {}, FakeLambdaContext)) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert overlap == [1] * 8
+
+
+def test_the_lambda_context_counts_down_from_the_functions_timeout() -> None:
+    now = [100.0]
+    context = FakeLambdaContext(function_name="MetaFunction", timeout_ms=3_000, clock=lambda: now[0])
+    now[0] += 1.25
+
+    assert context.get_remaining_time_in_millis() == 1_750
+    assert context.invoked_function_arn == "arn:aws:lambda:eu-west-1:123456789012:function:MetaFunction"
+    now[0] += 10
+    assert context.get_remaining_time_in_millis() == 0

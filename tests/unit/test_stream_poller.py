@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -208,7 +207,6 @@ def test_the_poller_feeds_the_processor_from_the_tables_stream(providers, contex
         streams_client=boto3.client("dynamodbstreams", endpoint_url=STREAMS_ENDPOINT),
         stream_arn=table["LatestStreamArn"],
         context_factory=FakeLambdaContext,
-        invocation_lock=threading.Lock(),
         send_to_dlq=lambda message: sqs.send_message(QueueUrl=dlq_url, MessageBody=json.dumps(message)),
         function_arn="arn:aws:lambda:eu-west-1:123456789012:function:EventsProcessorFunction",
     )

@@ -1,0 +1,3 @@
+from local.dev_server.cli import main
+
+main()
