@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from chatbridge.api import caller_of
+from chatbridge.edge.app import caller_of
+from chatbridge.edge.openapi import IdempotencyKey, problems
 from chatbridge.logic import messaging as logic
 from chatbridge.models.messaging import (
     AgentRequest,
@@ -27,13 +28,11 @@ from chatbridge.models.messaging import (
     MessageRequest,
     TemplateRequest,
 )
-from chatbridge.routes.parameters import IdempotencyKey
-from chatbridge.routes.responses import problems
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 TAGS = ["messaging"]
-SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 422, 429, 502, 504)
+SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 415, 422, 429, 502, 504)
 
 
 def _created(operation: str, request: BaseModel, idempotency_key: str | None, model: type[Message] = Message) -> Any:

@@ -8,7 +8,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chatbridge.api import caller_of
+from chatbridge.edge.app import caller_of
+from chatbridge.edge.openapi import IdempotencyKey, problems, success
 from chatbridge.logic import registrations as logic
 from chatbridge.models.registrations import (
     REGISTRATION_PROVIDERS,
@@ -17,8 +18,6 @@ from chatbridge.models.registrations import (
     RegistrationRequest,
     registration_examples,
 )
-from chatbridge.routes.parameters import IdempotencyKey
-from chatbridge.routes.responses import problems, success
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -40,7 +39,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     responses={
         **success(Registration, "Registered", status=201),
         **success(Registration, "Registration updated"),
-        **problems(400, 401, 409, 413, 422, 429, 502, 504),
+        **problems(400, 401, 409, 413, 415, 422, 429, 502, 504),
     },
 )
 def create_registration(
