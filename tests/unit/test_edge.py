@@ -124,6 +124,13 @@ def test_nesting_is_bounded_at_32_levels() -> None:
     assert body.json_object(thirty_two.encode())[1] == {"a": _nested(31)}
     with pytest.raises(MalformedJsonError, match="more than 32 deep"):
         body.json_object(('{"a":' + "[" * 32 + "]" * 32 + "}").encode())
+    with pytest.raises(MalformedJsonError, match="more than 32 deep"):
+        body.json_object(("{" + '"a":[' * 100_000).encode())  # never closed
+    # many brackets, shallow, malformed: the parser says where
+    with pytest.raises(MalformedJsonError, match=r"not valid JSON \(Expecting"):
+        body.json_object(('{"a": [' + "[]," * 40 + "}").encode())
+    # brackets inside strings, escaped quotes included, are not nesting
+    assert body.json_object(json.dumps({"a": '"[' * 40, "b": "{" * 40}).encode())[1]["b"] == "{" * 40
 
 
 def _nested(levels: int) -> list[object]:

@@ -42,8 +42,10 @@ SMALLEST_NUMBER = 1e-130
 NUMBER_BOUND = 1e126
 JSON_MEDIA_TYPES = "application/json or application/<name>+json"
 
-# A JSON string (so that brackets inside strings are skipped) or a bracket.
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# Brackets in JSON strings are not nesting: strings are removed before brackets are counted.
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
+_INNERMOST_PAIR = re.compile(r"\[\]|\{\}")
 # Where an unpaired surrogate could come from: a \uD800-\uDFFF escape.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -104,18 +106,20 @@ def _constant(name: str) -> Any:
 
 
 def _too_deep(text: str) -> bool:
+    """Whether a parser would nest deeper than `MAX_DEPTH` in `text`; computed without recursing."""
     if text.count("[") + text.count("{") <= MAX_DEPTH:
         return False
-    depth = 0
-    for match in _STRING_OR_BRACKET.finditer(text):
-        found = match.group()
-        if found in ("[", "{"):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return True
-        elif found in ("]", "}"):
-            depth -= 1
-    return False
+    brackets = _NOT_A_BRACKET.sub("", _STRING.sub("", text))
+    for level in range(MAX_DEPTH + 1):
+        if not brackets:
+            return False
+        # each pass removes the innermost pairs: as many passes as levels
+        reduced = _INNERMOST_PAIR.sub("", brackets)
+        if reduced == brackets:
+            # unbalanced, so malformed: the parser may report where, if it cannot nest too deep on the way
+            return level + brackets.count("[") + brackets.count("{") > MAX_DEPTH
+        brackets = reduced
+    return True
 
 
 def _has_unpaired_surrogate(value: Any) -> bool:
