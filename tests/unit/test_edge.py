@@ -119,12 +119,12 @@ def test_a_route_that_reads_no_body_ignores_it(context) -> None:
     assert meta_handler.lambda_handler(event, context)["statusCode"] == 200
 
 
-def test_nesting_is_bounded_at_32_levels() -> None:
-    thirty_two = '{"a":' + "[" * 31 + "]" * 31 + "}"  # an object and 31 arrays
-    assert body.json_object(thirty_two.encode())[1] == {"a": _nested(31)}
-    with pytest.raises(MalformedJsonError, match="more than 32 deep"):
-        body.json_object(('{"a":' + "[" * 32 + "]" * 32 + "}").encode())
-    with pytest.raises(MalformedJsonError, match="more than 32 deep"):
+def test_nesting_is_bounded_at_16_levels() -> None:
+    sixteen = '{"a":' + "[" * 15 + "]" * 15 + "}"  # an object and 15 arrays
+    assert body.json_object(sixteen.encode())[1] == {"a": _nested(15)}
+    with pytest.raises(MalformedJsonError, match="more than 16 deep"):
+        body.json_object(('{"a":' + "[" * 16 + "]" * 16 + "}").encode())
+    with pytest.raises(MalformedJsonError, match="more than 16 deep"):
         body.json_object(("{" + '"a":[' * 100_000).encode())  # never closed
     # many brackets, shallow, malformed: the parser says where
     with pytest.raises(MalformedJsonError, match=r"not valid JSON \(Expecting"):

@@ -4,10 +4,11 @@ What a body must be (anything else is a 4xx problem, before a route sees it):
 - at most `MAX_BODY_BYTES` once decoded (413); when the event says `isBase64Encoded`, real base64 (400);
 - UTF-8, without a byte order mark (400);
 - one JSON text with no trailing data, no `NaN`/`Infinity`, no control characters in
-  strings, no duplicate member names, no unpaired surrogate escapes (`"\\ud800"`), nested at most
-  `MAX_DEPTH` arrays/objects deep (400);
-- numbers the gateway can keep (DynamoDB numbers): integers of at most 38 digits, other numbers
-  zero or of magnitude 1e-130 to 1e126 (400);
+  strings, no unpaired surrogate escapes (`"\\ud800"`), no duplicate member names (400);
+- what the gateway can keep, as bodies are stored in DynamoDB items, a few levels down: at most
+  `MAX_DEPTH` nested arrays/objects (an item nests 32 levels), no empty member names (a map key
+  cannot be empty), integers of at most 38 digits and other numbers zero or of magnitude 1e-130 to
+  1e126 (DynamoDB numbers) (400);
 - an object: every body of this API is one (422, as validation would say);
 - on client routes, `Content-Type` absent or a JSON media type (`application/json`,
   `application/<name>+json`; parameters such as `charset` are ignored, JSON is UTF-8) (415).
@@ -36,7 +37,7 @@ from chatbridge.errors import (
 )
 
 MAX_BODY_BYTES = 256 * 1024
-MAX_DEPTH = 32
+MAX_DEPTH = 16
 MAX_INTEGER_DIGITS = 38
 SMALLEST_NUMBER = 1e-130
 NUMBER_BOUND = 1e126
@@ -76,10 +77,12 @@ def raw_bytes(event: Mapping[str, Any]) -> bytes:
     return body.encode("utf-8", "surrogatepass")
 
 
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     members = dict(pairs)
     if len(members) != len(pairs):
         raise MalformedJsonError("An object in the body repeats a member name.")
+    if "" in members:
+        raise MalformedJsonError("An object in the body has an empty member name.")
     return members
 
 
@@ -145,7 +148,7 @@ def _parse_text(text: str) -> Any:
     try:
         value = json.loads(
             text,
-            object_pairs_hook=_unique_members,
+            object_pairs_hook=_members,
             parse_int=_integer,
             parse_float=_number,
             parse_constant=_constant,
