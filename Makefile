@@ -9,12 +9,13 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean
+.PHONY: help install dev demo test unit integration fuzz lint format validate build bench api-key biway-callback ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
 	@echo "make demo       scripted scenario: presence webhook, Bi-way message read, EventBridge events"
 	@echo "make test       unit, contract and integration tests"
+	@echo "make fuzz       Schemathesis on every operation of the local stack (fixed seed, ~1 min)"
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
@@ -54,6 +55,9 @@ unit: install
 
 integration: install
 	$(PY) -m pytest tests/integration
+
+fuzz: install
+	$(PY) -m tools.api_fuzz
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

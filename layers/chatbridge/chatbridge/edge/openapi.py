@@ -12,11 +12,11 @@ from chatbridge.models.common import Problem
 
 # For the API description: what every request body must be (`chatbridge.edge.body`).
 BODY_RULES = (
-    f"Request bodies are UTF-8 JSON of at most {MAX_BODY_BYTES // 1024} KiB, sent as `application/json` "
+    f"Request bodies are UTF-8 JSON objects of at most {MAX_BODY_BYTES // 1024} KiB, sent as `application/json` "
     "(or without Content-Type; provider webhooks may use any). Refused with 400: a byte order mark, trailing "
-    "data, NaN or Infinity, duplicate member names, unpaired surrogate escapes (`\\ud800`), nesting deeper "
-    f"than {MAX_DEPTH} levels, integers of more than {MAX_INTEGER_DIGITS} digits, other numbers that are "
-    "neither 0 nor of magnitude 1e-130 to 1e126."
+    "data, NaN or Infinity, duplicate or empty member names, unpaired surrogate escapes (`\\ud800`), nesting "
+    f"deeper than {MAX_DEPTH} levels, integers of more than {MAX_INTEGER_DIGITS} digits, other numbers that "
+    "are neither 0 nor of magnitude 1e-130 to 1e126."
 )
 _DESCRIPTIONS = {
     400: "Malformed request: the body is not UTF-8 JSON as the API description states, or a parameter is malformed",
@@ -41,14 +41,20 @@ IdempotencyKey = Annotated[
 ]
 
 
+# API Gateway answers a request without the x-api-key header itself, before any function runs.
+_GATEWAY_401 = {"schema": {"type": "object", "properties": {"message": {"type": "string", "const": "Unauthorized"}}}}
+
+
 def problems(*statuses: int) -> dict[int, Any]:
-    return {
-        status: {
-            "description": _DESCRIPTIONS[status],
-            "content": {"application/problem+json": {"model": Problem}},
-        }
-        for status in statuses
-    }
+    documented: dict[int, Any] = {}
+    for status in statuses:
+        content: dict[str, Any] = {"application/problem+json": {"model": Problem}}
+        description = _DESCRIPTIONS[status]
+        if status == 401:
+            content["application/json"] = _GATEWAY_401
+            description += ' (without the header, API Gateway answers {"message": "Unauthorized"} itself)'
+        documented[status] = {"description": description, "content": content}
+    return documented
 
 
 def success(model: type[BaseModel], description: str, status: int = 200) -> dict[int, Any]:

@@ -46,7 +46,9 @@ Connection = Annotated[
 ContactId = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, description="Watbot contact id")]
 # Percent-encoded in the path: a 255-character name can be six times longer there.
 EncodedName = Annotated[str, Path(min_length=1, max_length=6 * MAX_TAG_LENGTH)]
-NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Done (also when there was nothing to remove)"}}
+NO_CONTENT: dict[int, OpenAPIResponse] = {
+    204: {"description": "Done (also when there was nothing to remove)", "content": {}}  # no body
+}
 
 
 def ok(model: type[BaseModel], description: str) -> dict[int, Any]:

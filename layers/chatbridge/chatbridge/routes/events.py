@@ -7,7 +7,7 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chatbridge.edge.openapi import problems
+from chatbridge.edge.openapi import problems, success
 from chatbridge.logic import events as logic
 from chatbridge.models.events import EventPage
 
@@ -22,7 +22,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
         "states) or `message_id` (Bi-way delivery reports, agent states). Oldest first. Events are kept 30 days."
     ),
     tags=["events"],
-    responses=problems(400, 401, 404, 422),
+    responses={**success(EventPage, "The subject's events, oldest first"), **problems(400, 401, 404, 422)},
 )
 def list_events(
     registration_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,

@@ -60,7 +60,7 @@ def create_registration(
     "/v1/registrations/<id>",
     summary="Read a registration",
     tags=["registrations"],
-    responses={**success(Registration, "The registration"), **problems(401, 404)},
+    responses={**success(Registration, "The registration"), **problems(401, 404, 422)},
 )
 def get_registration(
     id: Annotated[str, Path(max_length=64, description="Registration id")],  # noqa: A002 - the public route says {id}
