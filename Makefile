@@ -15,13 +15,14 @@ run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m ben
 	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
 	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
-.PHONY: help install dev demo test unit unit-future integration lint format validate build bench bench-quick api-key biway-callback ci clean
+.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate build bench bench-quick api-key biway-callback ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
 	@echo "make demo       scripted scenario: presence webhook, Bi-way message read, EventBridge events"
 	@echo "make test       unit, contract and integration tests"
 	@echo "make unit-future  unit tests with the clock 400 days ahead (needs faketime)"
+	@echo "make fuzz       Schemathesis on every operation of the local stack (fixed seed, ~1 min)"
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
@@ -68,6 +69,9 @@ unit-future: install
 
 integration: install
 	$(PY) -m pytest tests/integration
+
+fuzz: install
+	$(PY) -m tools.api_fuzz
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -2,7 +2,7 @@
 
 An unknown key is not denied here: API Gateway would answer a bare 403. The request goes on marked
 `authenticated: false`, and the shared resolver answers the contract's 401 problem without running
-any route (see chatbridge.api). A missing header never gets here: API Gateway answers 401 itself.
+any route (see chatbridge.edge.app). A missing header never gets here: API Gateway answers 401 itself.
 """
 
 from typing import Any

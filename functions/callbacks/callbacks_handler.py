@@ -1,6 +1,6 @@
 """Callbacks function: POST /v1/callbacks/{provider}/{token} (public) and GET /v1/events."""
 
-from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.edge.app import build_app, lambda_handler_for
 from chatbridge.routes import callbacks, events
 
 app = build_app([callbacks.router, events.router])

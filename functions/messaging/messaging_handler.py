@@ -1,6 +1,6 @@
 """Messaging function: messages, broadcasts, conversations, chat tokens, templates and agents."""
 
-from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.edge.app import build_app, lambda_handler_for
 from chatbridge.models.requests import MESSAGING_BODY_TAGS
 from chatbridge.routes.messaging import router
 

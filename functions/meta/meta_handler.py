@@ -8,7 +8,7 @@ from functools import cache
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
-from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.edge.app import build_app, lambda_handler_for
 from chatbridge.routes import meta
 
 

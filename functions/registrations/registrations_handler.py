@@ -1,6 +1,6 @@
 """Registrations function: POST /v1/registrations, GET /v1/registrations[/{id}]."""
 
-from chatbridge.api import build_app, lambda_handler_for
+from chatbridge.edge.app import build_app, lambda_handler_for
 from chatbridge.models.requests import REGISTRATION_BODY_TAGS
 from chatbridge.routes.registrations import router
 

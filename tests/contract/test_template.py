@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import importlib
+import re
 
+from chatbridge.edge.paths import PUBLIC_ROUTES, is_public
 from local.template import functions, http_routes, load_template, resources
-
-# Provider webhooks authenticate with the token in their URL instead of an API key.
-PUBLIC_ROUTES = {"GET /v1/health", "GET /v1/openapi.json", "GET /v1/docs", "POST /v1/callbacks/{provider}/{token}"}
 
 
 def test_table_has_pitr_sse_ttl_and_a_new_image_stream() -> None:
@@ -32,9 +31,42 @@ def test_api_uses_a_cached_lambda_authorizer_on_x_api_key() -> None:
     assert authorizer["AuthorizerPayloadFormatVersion"] == "2.0"
 
 
-def test_only_health_docs_and_openapi_skip_the_authorizer() -> None:
-    public = {r.route_key for r in http_routes() if r.public}
-    assert public == PUBLIC_ROUTES
+def test_the_routes_without_authorizer_are_exactly_the_declared_public_routes() -> None:
+    routes = {r.route_key: r for r in http_routes()}
+    unauthenticated = {key for key, route in routes.items() if route.public}
+
+    assert unauthenticated - PUBLIC_ROUTES == set(), "Authorizer: NONE in template.yaml, not in edge.paths"
+    assert PUBLIC_ROUTES - unauthenticated == set(), "declared public in edge.paths, guarded (or absent) in template"
+
+
+def test_the_entry_point_lets_through_exactly_the_template_routes_without_authorizer() -> None:
+    keys = {r.route_key for r in http_routes()}
+    for route in http_routes():
+        path = re.sub(r"\{[^}]+\}", "x1", route.path)
+        assert is_public(route.method, path) is route.public, route.route_key
+        # not with another method, nor under a longer path or one that merely starts the same
+        for method in {"GET", "POST", "PUT", "DELETE"} - {route.method}:
+            if f"{method} {route.path}" not in keys:
+                assert not is_public(method, path), (method, route.path)
+        assert not is_public(route.method, path + "/x"), route.route_key
+        if not route.path.endswith("}"):
+            assert not is_public(route.method, path + "z"), route.route_key
+
+
+def test_the_openapi_document_marks_exactly_the_public_routes_as_needing_no_key() -> None:
+    import meta_handler
+    from chatbridge.routes.meta import openapi_document
+
+    document = openapi_document(meta_handler.every_route())
+    keyless = {
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") == []
+    }
+
+    assert keyless == PUBLIC_ROUTES
+    assert document["security"] == [{"apiKey": []}]
 
 
 def test_functions_run_python313_with_tracing_json_logs_and_the_layer() -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 
 import pytest
 
-from local.template import functions, http_routes
+from local.template import http_routes
 from tests.support import api_event
+from tests.unit.routes_support import handler_for
 
 JUNK_BODIES = [
     None,
@@ -35,11 +35,6 @@ JUNK_QUERIES = [None, {"limit": "-1"}, {"limit": "abc"}, {"next_token": "%%%"}, 
 
 def concrete(path: str) -> str:
     return re.sub(r"\{[^}]+\}", "junk%20id", path)
-
-
-def handler_for(function_name: str):  # type: ignore[no-untyped-def]
-    info = functions()[function_name]
-    return getattr(importlib.import_module(info.module), info.attribute)
 
 
 ROUTES = [r for r in http_routes() if "callbacks" not in r.path]

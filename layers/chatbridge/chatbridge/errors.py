@@ -1,6 +1,6 @@
 """Exceptions that carry their own problem description (RFC 9457).
 
-Logic and provider code raise these; `chatbridge.problems` turns them into responses in one place.
+Logic and provider code raise these; `chatbridge.edge.problems` turns them into responses in one place.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class BadRequestError(ChatbridgeError):
 
 
 class MalformedJsonError(BadRequestError):
-    """A body read by the route itself (not by request validation) that is not JSON."""
+    """A body that is not the strict UTF-8 JSON the edge accepts (`chatbridge.edge.body`)."""
 
     kind, title = "malformed-json", "Malformed JSON"
 
@@ -61,6 +61,10 @@ class ConflictError(ChatbridgeError):
 
 class PayloadTooLargeError(ChatbridgeError):
     status, kind, title = 413, "payload-too-large", "Request body too large"
+
+
+class UnsupportedMediaTypeError(ChatbridgeError):
+    status, kind, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 class ValidationFailedError(ChatbridgeError):

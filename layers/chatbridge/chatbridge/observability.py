@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import warnings
@@ -15,7 +16,21 @@ from aws_lambda_powertools.metrics import MetricUnit
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
-logger = Logger()
+
+def _log_line(record: dict[str, Any]) -> str:
+    """Powertools' JSON line (non-ASCII kept readable), unless it holds text UTF-8 cannot write (a lone
+    surrogate): then non-ASCII is escaped, so the line is written instead of failing."""
+    line = json.dumps(record, default=str, separators=(",", ":"), ensure_ascii=False)
+    if line.isascii():
+        return line
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(record, default=str, separators=(",", ":"))
+    return line
+
+
+logger = Logger(json_serializer=_log_line)
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chatbridge"))
 
 # httpx logs full URLs at INFO; some providers (Watbot) carry credentials in the query string.

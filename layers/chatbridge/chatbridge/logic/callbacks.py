@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 
 from aws_lambda_powertools.utilities import parameters
@@ -17,14 +16,8 @@ from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterEr
 from pydantic import SecretStr
 
 from chatbridge.clock import derived_id, utc_now
-from chatbridge.errors import (
-    ConfigurationError,
-    FieldIssue,
-    MalformedJsonError,
-    ProviderUnavailableError,
-    UnauthorizedError,
-    ValidationFailedError,
-)
+from chatbridge.edge.body import json_object
+from chatbridge.errors import ConfigurationError, ProviderUnavailableError, UnauthorizedError
 from chatbridge.integrations import registry
 from chatbridge.models.events import CallbackReceipt
 from chatbridge.observability import logger
@@ -73,20 +66,6 @@ def authenticate(provider: str, token: str, tokens: CallbackTokens) -> None:
         raise UnauthorizedError("The callback URL's token is not valid.", title="Invalid callback token")
 
 
-def parse_body(body: bytes) -> tuple[str, dict[str, object]]:
-    try:
-        text = body.decode("utf-8")
-        parsed = json.loads(text)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedJsonError("The body is not valid UTF-8 JSON.") from exc
-    if not isinstance(parsed, dict):
-        raise ValidationFailedError(
-            "A callback body must be a JSON object.",
-            errors=[FieldIssue(field="body", message="must be a JSON object")],
-        )
-    return text, parsed
-
-
 def receive_callback(
     provider: str,
     token: str,
@@ -96,7 +75,7 @@ def receive_callback(
     tokens: CallbackTokens | None = None,
 ) -> CallbackReceipt:
     authenticate(provider, token, callback_tokens() if tokens is None else tokens)
-    text, parsed = parse_body(body)
+    text, parsed = json_object(body)
     facts = registry.webhooks(provider).describe(parsed)
     dedupe_key = (
         f"event_id:{facts.provider_event_id}"

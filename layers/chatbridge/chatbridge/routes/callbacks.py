@@ -2,21 +2,24 @@
 
 The body is read here rather than by request validation: the token is checked first, so a caller
 without it learns nothing about what a body should look like, and the raw bytes are what dedupe hashes.
+It is decoded and parsed by the edge's rules (`chatbridge.edge.body`), like every body, except that
+its Content-Type is not checked: providers label webhooks loosely (or not at all), and refusing one
+for its label would lose the event.
 """
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from chatbridge.edge.body import raw_bytes
+from chatbridge.edge.openapi import problems
 from chatbridge.integrations import registry
 from chatbridge.logic.callbacks import receive_callback
 from chatbridge.models.common import Problem
 from chatbridge.models.events import CallbackReceipt, callback_request_body
-from chatbridge.routes.responses import problems
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -48,7 +51,4 @@ def receive(
     provider: Annotated[str, Path(max_length=32, description=" or ".join(registry.callback_providers()))],
     token: Annotated[str, Path(max_length=512, description="The provider's callback token")],
 ) -> CallbackReceipt:
-    event = router.current_event
-    body = event.body or ""
-    raw = base64.b64decode(body) if event.is_base64_encoded else body.encode("utf-8", "surrogatepass")
-    return receive_callback(provider, token, raw)
+    return receive_callback(provider, token, raw_bytes(router.current_event.raw_event))

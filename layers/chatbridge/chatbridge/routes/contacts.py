@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
+from chatbridge.edge.openapi import problems
 from chatbridge.errors import FieldIssue, ValidationFailedError
 from chatbridge.integrations import registry
 from chatbridge.models.contacts import (
@@ -28,7 +29,6 @@ from chatbridge.models.contacts import (
     ContactVariables,
     SetContactVariableRequest,
 )
-from chatbridge.routes.responses import problems
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -59,7 +59,9 @@ Connection = Annotated[
 ContactId = Annotated[str, Path(pattern=CONTACT_ID_PATTERN, description=f"{CRM.title} contact id")]
 # Percent-encoded in the path: a 255-character name can be six times longer there.
 EncodedName = Annotated[str, Path(min_length=1, max_length=6 * MAX_TAG_LENGTH)]
-NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Done (also when there was nothing to remove)"}}
+NO_CONTENT: dict[int, OpenAPIResponse] = {
+    204: {"description": "Done (also when there was nothing to remove)", "content": {}}  # no body
+}
 
 
 def ok(model: type[BaseModel], description: str) -> dict[int, Any]:
@@ -142,7 +144,7 @@ def list_variables(id: ContactId, connection: Connection = "default") -> Contact
     "/v1/contacts/<id>/variables/<name>",
     summary="Create or update a contact's variable",
     tags=TAGS,
-    responses={**ok(ContactVariable, "Set"), **problems(400, 401, 404, 413, 422, 429, 502, 504)},
+    responses={**ok(ContactVariable, "Set"), **problems(400, 401, 404, 413, 415, 422, 429, 502, 504)},
 )
 def set_variable(
     id: ContactId,  # noqa: A002

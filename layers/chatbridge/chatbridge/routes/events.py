@@ -7,9 +7,9 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from chatbridge.edge.openapi import problems, success
 from chatbridge.logic import events as logic
 from chatbridge.models.events import EventPage
-from chatbridge.routes.responses import problems
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -23,7 +23,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
         "Events are kept 30 days."
     ),
     tags=["events"],
-    responses=problems(400, 401, 404, 422),
+    responses={**success(EventPage, "The subject's events, oldest first"), **problems(400, 401, 404, 422)},
 )
 def list_events(
     registration_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,

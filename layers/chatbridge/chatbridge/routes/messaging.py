@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from chatbridge.api import caller_of
+from chatbridge.edge.app import caller_of
+from chatbridge.edge.openapi import IdempotencyKey, problems
 from chatbridge.integrations import registry
 from chatbridge.logic import messaging as logic
 from chatbridge.models.messaging import ChatToken, Message, MessageDetail
@@ -28,13 +29,11 @@ from chatbridge.models.requests import (
     examples_of,
     messaging_variants,
 )
-from chatbridge.routes.parameters import IdempotencyKey
-from chatbridge.routes.responses import problems
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 TAGS = ["messaging"]
-SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 422, 429, 502, 504)
+SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 415, 422, 429, 502, 504)
 
 
 def _created(operation: str, request: BaseModel, idempotency_key: str | None, model: type[Message] = Message) -> Any:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
+from chatbridge.edge.openapi import BODY_RULES
+from chatbridge.edge.paths import PUBLIC_ROUTES
 from chatbridge.models.common import Health
 
 if TYPE_CHECKING:
@@ -24,9 +26,8 @@ API_TITLE = "Chatbridge API"
 API_VERSION = "1.0.0"
 API_DESCRIPTION = (
     f"One API for {registry.titles()}. Send your API key in `x-api-key`. "
-    "Errors are RFC 9457 `application/problem+json`."
+    "Errors are RFC 9457 `application/problem+json`.\n\n" + BODY_RULES
 )
-PUBLIC_PREFIXES = ("/v1/health", "/v1/openapi.json", "/v1/docs", "/v1/callbacks/")
 HTML_RESPONSE: dict[int, OpenAPIResponse] = {
     200: {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
 }
@@ -49,8 +50,8 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
         )
     )
     for path, operations in schema.get("paths", {}).items():
-        if path.startswith(PUBLIC_PREFIXES):
-            for operation in operations.values():
+        for method, operation in operations.items():
+            if f"{method.upper()} {path}" in PUBLIC_ROUTES:
                 operation["security"] = []
     return schema
 

@@ -8,13 +8,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from chatbridge.api import caller_of
+from chatbridge.edge.app import caller_of
+from chatbridge.edge.openapi import IdempotencyKey, problems, success
 from chatbridge.integrations import registry
 from chatbridge.logic import registrations as logic
 from chatbridge.models.registrations import Registration, RegistrationPage
 from chatbridge.models.requests import RegistrationRequest, examples_of, registration_variants
-from chatbridge.routes.parameters import IdempotencyKey
-from chatbridge.routes.responses import problems, success
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -28,7 +27,7 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
     responses={
         **success(Registration, "Registered", status=201),
         **success(Registration, "Registration updated"),
-        **problems(400, 401, 409, 413, 422, 429, 502, 504),
+        **problems(400, 401, 409, 413, 415, 422, 429, 502, 504),
     },
 )
 def create_registration(
@@ -49,7 +48,7 @@ def create_registration(
     "/v1/registrations/<id>",
     summary="Read a registration",
     tags=["registrations"],
-    responses={**success(Registration, "The registration"), **problems(401, 404)},
+    responses={**success(Registration, "The registration"), **problems(401, 404, 422)},
 )
 def get_registration(
     id: Annotated[str, Path(max_length=64, description="Registration id")],  # noqa: A002 - the public route says {id}

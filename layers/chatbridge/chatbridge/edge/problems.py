@@ -1,10 +1,18 @@
-"""Every exception becomes a problem response here, and nowhere else."""
+"""Every exception becomes a problem response (RFC 9457) here, and nowhere else.
+
+`problem_for` is the one mapping: the resolver's only exception handler and the entry point both use
+it. Inputs are never echoed, and an unexpected exception answers a fixed text: no exception message,
+no traceback (they go to the log).
+"""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from chatbridge.errors import ChatbridgeError, FieldIssue
@@ -12,6 +20,13 @@ from chatbridge.models.common import PROBLEM_TYPE_BASE, FieldError, Problem
 from chatbridge.observability import logger
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+# Written without pydantic: the answer of last resort must not be able to fail.
+_INTERNAL_ERROR = {
+    "type": PROBLEM_TYPE_BASE + "internal-error",
+    "title": "Internal error",
+    "status": 500,
+    "detail": "An unexpected error occurred; it has been logged.",
+}
 
 
 def problem_response(
@@ -85,10 +100,11 @@ def _union_tag_issue(err: Any, body_tags: set[str]) -> FieldIssue:
 
 
 def from_validation_error(exc: RequestValidationError, body_tags: set[str]) -> Response[str]:
-    """Pydantic errors become 400 (not JSON) or 422 (JSON of the wrong shape); inputs are never echoed."""
+    """Pydantic errors (JSON of the wrong shape, bad query or path parameters) become 422; inputs are never echoed.
+
+    Bodies that are not JSON never get here: the edge's body parser refuses them first (400).
+    """
     raw = exc.errors()
-    if any(err.get("type") == "json_invalid" for err in raw):
-        return problem_response(400, "malformed-json", "Malformed JSON", "The request body is not valid JSON.")
     issues = []
     for err in raw:
         message = str(err.get("msg", "invalid"))
@@ -109,8 +125,27 @@ def from_validation_error(exc: RequestValidationError, body_tags: set[str]) -> R
     )
 
 
-def from_unexpected_error(exc: Exception) -> Response[str]:
-    logger.exception("unhandled error")
-    return problem_response(
-        500, "internal-error", "Internal error", "An unexpected error occurred; it has been logged."
-    )
+def from_unexpected_error(exc: BaseException) -> Response[str]:
+    logger.exception("unhandled error", exc_info=exc)
+    return Response(status_code=500, content_type=PROBLEM_CONTENT_TYPE, body=json.dumps(_INTERNAL_ERROR))
+
+
+def problem_for(exc: BaseException, body_tags: Iterable[str] = (), path: str = "") -> Response[str]:
+    """The problem answering `exc`; `path` names the request path in a 404 for an unknown route."""
+    if isinstance(exc, ChatbridgeError):
+        return from_chatbridge_error(exc)
+    if isinstance(exc, RequestValidationError):
+        return from_validation_error(exc, set(body_tags))
+    if isinstance(exc, RouteNotFoundError):
+        return problem_response(404, "not-found", "Route not found", f"No route matches {path}.")
+    return from_unexpected_error(exc)
+
+
+def lambda_response(response: Response[str]) -> dict[str, Any]:
+    """A problem as the Lambda proxy answer, for refusals made before the resolver runs."""
+    return {
+        "statusCode": response.status_code,
+        "headers": {"Content-Type": PROBLEM_CONTENT_TYPE},
+        "body": response.body,
+        "isBase64Encoded": False,
+    }
