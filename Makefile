@@ -9,7 +9,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean
+.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean sam-local sam-stack sam-image
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -18,6 +18,8 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
+	@echo "make sam-local  sam build, then every events/ file under sam local invoke and a start-api path (Docker)"
+	@echo "make sam-stack  the seeded local stack for sam local invoke by hand; writes env.json"
 	@echo "make bench      cold start, fan-out and callback benchmarks"
 	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
@@ -69,6 +71,19 @@ validate: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
+
+# The real SAM CLI against a seeded local stack (local/sam/runner.py): starts dockerd if none runs,
+# builds the Lambda base image where no registry serves it, then sam build, invoke, start-api.
+sam-local: install $(SAM_VENV)/.installed
+	$(SAM_ENV) $(PY) -m local.sam.runner --sam $(SAM) $(SAM_LOCAL_ARGS)
+
+# Only the Lambda base image (cached, pulled, or built with debootstrap).
+sam-image: $(VENV)/.installed
+	$(PY) -m local.sam.base_image
+
+# The seeded stack bound to the docker bridge, with env.json for `sam local invoke --env-vars env.json`.
+sam-stack: install
+	$(PY) -m local.dev --seeded --bind docker
 
 bench: install
 	$(PY) -m benchmarks.cold_start

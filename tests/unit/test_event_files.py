@@ -100,7 +100,8 @@ def test_every_event_file_gives_its_expected_answer_in_plan_order(seeded, contex
     assert wrong == []
     # The processor's file names the event `callbacks/post_smartregion_connection.json` stored: run
     # after it, it applies and publishes that event rather than skipping an unknown one.
-    assert "smartregion.user.connected" in [event["detail-type"] for event in seeded()]
+    published = [(event["detail-type"], event["detail"]["subject_ref"]) for event in seeded()]
+    assert ("smartregion.user.connected", "tg-100500") in published
 
 
 def test_the_event_files_carry_the_seeded_credentials_and_ids() -> None:
