@@ -69,5 +69,5 @@ def test_env_json_sets_only_variables_the_template_declares() -> None:
     """Anything else in env.json would be dropped by SAM without a word."""
     declared = set(global_variables())
     for function in resources("AWS::Serverless::Function").values():
-        declared |= set(((function["Properties"].get("Environment") or {}).get("Variables") or {}))
+        declared |= set((function["Properties"].get("Environment") or {}).get("Variables") or {})
     assert set(LocalStack().container_environment()) <= declared
