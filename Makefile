@@ -9,7 +9,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean sam-local sam-stack sam-image
+.PHONY: help install dev demo test unit integration lint format validate build bench api-key biway-callback ci clean sam-local sam-stack sam-image sam-deps
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -76,6 +76,12 @@ build: $(SAM_VENV)/.installed
 # builds the Lambda base image where no registry serves it, then sam build, invoke, start-api.
 sam-local: install $(SAM_VENV)/.installed
 	$(SAM_ENV) $(PY) -m local.sam.runner --sam $(SAM) $(SAM_LOCAL_ARGS)
+
+# Docker's engine and debootstrap from Debian's packages, when missing (root; CI and fresh machines).
+sam-deps:
+	@if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; \
+	else echo "docker.io and debootstrap are installed"; fi
 
 # Only the Lambda base image (cached, pulled, or built with debootstrap).
 sam-image: $(VENV)/.installed

@@ -110,8 +110,9 @@ def pip_install_command(target: Path, python: str = sys.executable) -> list[str]
         "cp",
         "--python-version",
         PYTHON_VERSION,
-        "--platform",
-        "manylinux_2_28_x86_64",
+        # pip matches --platform tags exactly: name the glibc levels trixie (2.41) runs
+        *("--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64"),
+        *("--platform", "manylinux2014_x86_64"),
         AWSLAMBDARIC,
     ]
 
@@ -180,6 +181,7 @@ def ensure(tag: str = IMAGE, *, rebuild: bool = False, pull: bool = True) -> str
     if not rebuild and pull and try_pull(tag):
         return "pulled"
     started = time.monotonic()
+    print(f"   no {tag} here and none to pull: building it (debootstrap {SUITE}, about 2 minutes)", flush=True)
     build(tag)
     return f"built in {time.monotonic() - started:.0f} s"
 

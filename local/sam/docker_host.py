@@ -4,7 +4,11 @@ Lambda containers reach this machine.
 SAM 1.170 puts every Lambda container on the default `bridge` network (`--docker-network host` has
 no effect), where the host's 127.0.0.1 is out of reach. The host is reachable at the bridge's
 gateway (docker0, 172.17.0.1 by default), so the local stack binds its servers to that address:
-no iptables rule or sysctl has to change, and nothing is exposed beyond this machine.
+no iptables rule or sysctl has to change for it, and nothing is exposed beyond this machine.
+
+dockerd itself, when it starts, adds its iptables chains, sets net.ipv4.ip_forward and creates
+docker0. A dockerd started here is stopped on exit, and what it changed is put back as it was
+before: the iptables tables it touched, the sysctl, the bridge.
 """
 
 from __future__ import annotations
@@ -39,26 +43,72 @@ def docker_answers(timeout: float = 10.0) -> bool:
     return done.returncode == 0
 
 
+IP_FORWARD = Path("/proc/sys/net/ipv4/ip_forward")
+BRIDGE = "docker0"
+
+
+@dataclass(frozen=True)
+class HostNetworkState:
+    """What dockerd changes on the host when it starts, as it was before."""
+
+    iptables: str | None  # `iptables-save` output; None when iptables is not there
+    ip_forward: str | None
+    bridge_existed: bool
+
+    @classmethod
+    def capture(cls) -> HostNetworkState:
+        saved = _run_quiet(["iptables-save"]) if shutil.which("iptables-save") else None
+        forward = IP_FORWARD.read_text(encoding="utf-8").strip() if IP_FORWARD.exists() else None
+        return cls(saved, forward, Path("/sys/class/net", BRIDGE).exists())
+
+    def restore(self) -> None:
+        if self.iptables is not None and shutil.which("iptables-restore"):
+            # tables dockerd brought in (absent from the snapshot) are emptied; the others restored
+            now = _run_quiet(["iptables-save"]) or ""
+            for table in sorted(tables_of(now) - tables_of(self.iptables)):
+                subprocess.run(["iptables", "-t", table, "-F"], capture_output=True, check=False)
+                subprocess.run(["iptables", "-t", table, "-X"], capture_output=True, check=False)
+            subprocess.run(["iptables-restore"], input=self.iptables, text=True, capture_output=True, check=False)
+        if self.ip_forward is not None and IP_FORWARD.exists():
+            subprocess.run(
+                ["sysctl", "-q", "-w", f"net.ipv4.ip_forward={self.ip_forward}"], capture_output=True, check=False
+            )
+        if not self.bridge_existed and Path("/sys/class/net", BRIDGE).exists():
+            subprocess.run(["ip", "link", "delete", BRIDGE], capture_output=True, check=False)
+
+
+def tables_of(saved: str) -> set[str]:
+    """The tables an `iptables-save` dump holds (`*filter`, `*nat` lines)."""
+    return {line[1:].strip() for line in saved.splitlines() if line.startswith("*")}
+
+
+def _run_quiet(command: list[str]) -> str | None:
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout if done.returncode == 0 else None
+
+
 @dataclass
 class DockerDaemon:
     """A dockerd this process started (None of it when one was already running)."""
 
     process: subprocess.Popen[bytes]
     log_path: Path
+    before: HostNetworkState
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     def stop(self, timeout: float = 30.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # dockerd stops its containers and containerd
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        """Stop it by process id, then undo its iptables chains, ip_forward and docker0."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # dockerd stops its containers and containerd
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.before.restore()
 
 
 def ensure_daemon(log_path: Path) -> DockerDaemon | None:
@@ -73,6 +123,7 @@ def ensure_daemon(log_path: Path) -> DockerDaemon | None:
     if os.geteuid() != 0:
         raise DockerUnavailableError("no Docker engine answers, and starting dockerd needs root")
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    before = HostNetworkState.capture()
     with log_path.open("ab") as output:
         process = subprocess.Popen(
             [dockerd],
@@ -81,7 +132,7 @@ def ensure_daemon(log_path: Path) -> DockerDaemon | None:
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: Ctrl-C in the terminal does not reach it
         )
-    daemon = DockerDaemon(process, log_path)
+    daemon = DockerDaemon(process, log_path, before)
     deadline = time.monotonic() + DAEMON_START_TIMEOUT
     while not docker_answers(timeout=5):
         if process.poll() is not None or time.monotonic() > deadline:
