@@ -88,6 +88,11 @@ class Report:
                 print(f"PASS {name}: {outcome} ({seconds:.1f} s)", flush=True)
         return not problem
 
+    @property
+    def exit_code(self) -> int:
+        """0 only when something was checked and nothing failed."""
+        return 0 if self.failed == 0 and self.passed > 0 else 1
+
     def summary(self) -> str:
         """The closing line, alone and bare as CI reads it."""
         return f"{self.passed} passed, {self.failed} failed"
@@ -507,7 +512,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"   start-api path: {time.monotonic() - phase_started:.0f} s", flush=True)
     print(f"   total {time.monotonic() - began:.0f} s; logs in {WORK_DIR.relative_to(ROOT)}", flush=True)
     print(report.summary(), flush=True)
-    return 0 if report.failed == 0 and report.passed > 0 else 1
+    return report.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

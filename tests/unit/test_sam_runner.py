@@ -33,6 +33,14 @@ def test_the_report_closes_with_the_plain_counts_line(capsys) -> None:  # type: 
     assert re.fullmatch(r"\d+ passed, \d+ failed", report.summary())
     assert report.summary() == "1 passed, 1 failed"
     assert report.failures == ["meta/docs.json [MetaFunction]"]
+    assert report.exit_code == 1
+
+
+def test_the_run_passes_only_when_something_passed_and_nothing_failed() -> None:
+    assert Report().exit_code == 1  # nothing checked is no pass
+    report = Report()
+    report.record("meta/health.json [MetaFunction]", "", "200", 1.0)
+    assert report.exit_code == 0
 
 
 def test_env_json_gives_every_function_the_stack_s_parameters() -> None:
