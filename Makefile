@@ -15,7 +15,7 @@ run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m ben
 	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
 	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
-.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate build bench bench-quick api-key biway-callback ci clean
+.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate build bench bench-quick api-key biway-callback ci clean sam-local sam-stack sam-image sam-deps
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -26,6 +26,8 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
+	@echo "make sam-local  sam build, then every events/ file under sam local invoke and a start-api path (Docker)"
+	@echo "make sam-stack  the seeded local stack for sam local invoke by hand; writes env.json"
 	@echo "make bench      cold start, fan-out and callback benchmarks"
 	@echo "make bench-quick  every benchmark with small sizes (figures printed, targets not enforced; CI)"
 	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
@@ -87,6 +89,25 @@ validate: $(SAM_VENV)/.installed
 
 build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
+
+# The real SAM CLI against a seeded local stack (local/sam/runner.py): starts dockerd if none runs,
+# builds the Lambda base image where no registry serves it, then sam build, invoke, start-api.
+sam-local: install $(SAM_VENV)/.installed
+	$(SAM_ENV) $(PY) -m local.sam.runner --sam $(SAM) $(SAM_LOCAL_ARGS)
+
+# Docker's engine and debootstrap from Debian's packages, when missing (root; CI and fresh machines).
+sam-deps:
+	@if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io debootstrap; \
+	else echo "docker.io and debootstrap are installed"; fi
+
+# Only the Lambda base image (cached, pulled, or built with debootstrap).
+sam-image: $(VENV)/.installed
+	$(PY) -m local.sam.base_image
+
+# The seeded stack bound to the docker bridge, with env.json for `sam local invoke --env-vars env.json`.
+sam-stack: install
+	$(PY) -m local.dev --seeded --bind docker
 
 bench: install
 	@$(call run_benchmarks,)

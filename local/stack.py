@@ -1,52 +1,50 @@
 """The whole local stack in one object: DynamoDB, Secrets Manager, simulators and the dev server.
 
-Used by `python -m local.dev` (make dev) and by the integration tests:
+Used by `python -m local.dev` (make dev), by the integration tests and by `make sam-local`:
 
     with LocalStack(api_port=0) as stack:
         httpx.get(f"{stack.api_url}/v1/health")
 
-Everything listens on 127.0.0.1. The handlers run in this process and find their backends through
-the same environment variables Lambda would give them plus the standard AWS_ENDPOINT_URL_<SERVICE>
-overrides, so start() sets the environment before any handler module is imported (and stop()
-puts the previous values back).
+Everything listens on 127.0.0.1 unless `host` names another address of this machine: the SAM
+runner binds the backends and simulators to the docker bridge's gateway (172.17.0.1), the one
+address of the host that Lambda containers on the default bridge reach. The API (dev server)
+stays on 127.0.0.1 in any case. DynamoDB Local cannot bind to one address (it listens on every
+interface), so with another `host` DynamoDB is served by moto.
+
+`seeded=True` uses the fixtures of local/seed.py (known API key and webhook tokens) that the
+event files of events/ describe; otherwise the key and tokens are random at every start.
+
+With `handlers_in_process` (the default) the handlers run in this process and find their backends
+through the same environment variables Lambda would give them plus the standard
+AWS_ENDPOINT_URL_<SERVICE> overrides, so start() sets the environment before any handler module is
+imported (and stop() puts the previous values back). Without it (the SAM runner) no handler runs
+here: no dev server, no stream consumer; the event bus and queues still exist, and the Lambda
+containers get the endpoints from `container_environment()` (env.json).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import secrets
 from types import TracebackType
 from typing import Any, Literal
 
 import boto3
 
+from local import seed
 from local.dev_server import DevServer, configured_port
 from local.dynamodb_local import DynamoDBLocal, DynamoDBLocalStartError, jar_installed, java_available
 from local.events_pipeline import LOCAL_EVENT_BUS, EventsPipeline
 from local.lambda_runtime import ensure_import_paths
 from local.moto_backend import MotoServer
-from local.simulators.biway import DEMO_API_KEY as BIWAY_DEMO_API_KEY
-from local.simulators.biway import BiwaySimulator
-from local.simulators.imbee import DEMO_AUTH as IMBEE_DEMO_AUTH
-from local.simulators.imbee import DEMO_CORPORATE_TOKEN as IMBEE_DEMO_CORPORATE_TOKEN
-from local.simulators.imbee import ImbeeSimulator
-from local.simulators.smartico import DEMO_HOSTNAME as SMARTICO_DEMO_HOSTNAME
-from local.simulators.smartico import SmarticoSimulator
-from local.simulators.smartregion import DEMO_API_KEY, DEMO_CHANNEL, DEMO_PROJECT, SmartRegionSimulator, demo_projects
-from local.simulators.watbot import DEMO_TOKEN as WATBOT_DEMO_TOKEN
-from local.simulators.watbot import WatbotSimulator, seed_demo_contacts
-from local.template import create_table, load_template
+from local.ports import LOOPBACK
+from local.seed import CREDENTIALS_KEY_ALIAS, REGION, SECRETS_PREFIX
+from local.template import load_template
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TABLE_NAME = "chatbridge-local"
-REGION = "eu-west-1"
-SECRETS_PREFIX = "chatbridge"
+DEFAULT_TABLE_NAME = seed.TABLE_NAME
 DEMO_KEY_NAME = "demo"
-# The key sealing provider-issued credentials, created in moto's KMS (template.yaml: CredentialsKey).
-CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials"
 FORCE_MOTO_ENV = "CHATBRIDGE_FORCE_MOTO"
 # Unset while the stack runs: with the dummy keys above, a profile or session token from the
 # developer's shell could otherwise mix real credentials into local calls.
@@ -83,7 +81,7 @@ def reset_layer_caches() -> None:
     parameters.clear_caches()  # type: ignore[no-untyped-call]
 
 
-def _boto_client(service: Literal["dynamodb", "secretsmanager"], endpoint_url: str) -> Any:
+def _boto_client(service: Literal["dynamodb", "secretsmanager", "kms"], endpoint_url: str) -> Any:
     return boto3.client(
         service,
         endpoint_url=endpoint_url,
@@ -102,19 +100,26 @@ class LocalStack:
         api_port: int | None = None,
         table_name: str = DEFAULT_TABLE_NAME,
         force_moto: bool | None = None,
+        seeded: bool = False,
+        host: str = LOOPBACK,
+        handlers_in_process: bool = True,
     ) -> None:
         self.api_port = configured_port() if api_port is None else api_port
         self.table_name = table_name
+        self.seeded = seeded
+        self.host = host
+        self.handlers_in_process = handlers_in_process
         self.force_moto = moto_forced() if force_moto is None else force_moto
-        self.moto = MotoServer()
+        self.moto = MotoServer(host=host)
         self.dynamodb_local: DynamoDBLocal | None = None
-        self.simulator = SmartRegionSimulator(demo_projects())
+        self.simulators = seed.simulators(host)
+        self.simulator = self.simulators.smartregion
         # Watbot's own limit (2 requests/s per token), as the client expects it
-        self.watbot = WatbotSimulator({WATBOT_DEMO_TOKEN})
-        self.smartico = SmarticoSimulator()
-        self.imbee = ImbeeSimulator()
+        self.watbot = self.simulators.watbot
+        self.smartico = self.simulators.smartico
+        self.imbee = self.simulators.imbee
         # state changes a second after a creation: slow enough to watch, fast enough to wait for
-        self.biway = BiwaySimulator(state_delay=1.0)
+        self.biway = self.simulators.biway
         self.dev_server: DevServer | None = None
         # stream poller -> events processor -> EventBridge (moto), with the dead-letter queue
         self.events: EventsPipeline | None = None
@@ -128,7 +133,7 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         if self.dev_server is None:
-            raise RuntimeError("LocalStack is not started")
+            raise RuntimeError("LocalStack is not started, or runs no handler in process")
         return self.dev_server.url
 
     def start(self) -> LocalStack:
@@ -137,8 +142,13 @@ class LocalStack:
             self._set_environment()
             reset_layer_caches()
             self._seed()
-            self.dev_server = DevServer(port=self.api_port).start()
             self.events = EventsPipeline(REGION, self.dynamodb_endpoint, self.secrets_endpoint, self.table_name).start()
+            if not self.handlers_in_process:
+                # The bus, the tap and the dead-letter queue stay; the stream is left to whoever
+                # plays the event source mapping (the SAM runner, through `sam local invoke`).
+                self.events.stop()
+                return self
+            self.dev_server = DevServer(port=self.api_port).start()
             self.simulator.webhook_url = self.callback_url("smartregion")
             self._register_biway_callback()
         except BaseException:
@@ -150,6 +160,23 @@ class LocalStack:
         """The webhook URL a provider is given: the route plus the provider's token."""
         return f"{self.api_url}/v1/callbacks/{provider}/{self.callback_tokens[provider]}"
 
+    def container_environment(self) -> dict[str, str]:
+        """What a Lambda container needs to use this stack: the values of env.json's `Parameters`.
+
+        Only variables template.yaml declares reach a function (`sam local invoke --env-vars`
+        overrides, never adds); tests/contract/test_sam_template.py keeps the two in step.
+        """
+        return {
+            "TABLE_NAME": self.table_name,
+            "SECRETS_PREFIX": SECRETS_PREFIX,
+            "CREDENTIALS_KEY_ID": CREDENTIALS_KEY_ALIAS,
+            "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
+            "AWS_ENDPOINT_URL_KMS": self.secrets_endpoint,
+            "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
+        }
+
     def stop(self) -> None:
         if self.events is not None:
             self.events.stop()
@@ -157,10 +184,7 @@ class LocalStack:
         if self.dev_server is not None:
             self.dev_server.stop()
             self.dev_server = None
-        self.simulator.stop()
-        self.watbot.stop()
-        for provider_simulator in (self.smartico, self.imbee, self.biway):
-            provider_simulator.stop()
+        self.simulators.stop()
         if self.dynamodb_local is not None:
             self.dynamodb_local.stop()
             self.dynamodb_local = None
@@ -185,11 +209,7 @@ class LocalStack:
         if reason:
             log.warning("DynamoDB Local not used (%s): falling back to moto for DynamoDB", reason)
             self.dynamodb_backend, self.dynamodb_endpoint = "moto", self.secrets_endpoint
-        self.simulator.start()
-        self.watbot.start()
-        seed_demo_contacts(self.watbot)
-        for provider_simulator in (self.smartico, self.imbee, self.biway):
-            provider_simulator.start()
+        self.simulators.start()
 
     def _start_dynamodb_local(self) -> str:
         """'' once running, else why not (e.g. a JRE older than the 17 that DynamoDB Local needs)."""
@@ -204,6 +224,8 @@ class LocalStack:
     def _why_not_dynamodb_local(self) -> str:
         if self.force_moto:
             return f"moto forced by force_moto or {FORCE_MOTO_ENV}"
+        if self.host != LOOPBACK:
+            return f"DynamoDB Local listens on every interface and cannot be bound to {self.host} alone"
         if not java_available():
             return "no working `java` on PATH"
         if not jar_installed():
@@ -251,43 +273,16 @@ class LocalStack:
         self._saved_env = {}
 
     def _seed(self) -> None:
-        create_table(_boto_client("dynamodb", self.dynamodb_endpoint), self.table_name)
-        self.callback_tokens = {"smartregion": secrets.token_urlsafe(24), "biway": secrets.token_urlsafe(24)}
-        self._put_secret(
-            f"{SECRETS_PREFIX}/smartregion/default",
-            {
-                "api_key": DEMO_API_KEY,
-                "project_id": DEMO_PROJECT,
-                "channel_id": DEMO_CHANNEL,
-                "base_url": self.simulator.url,
-            },
+        self.callback_tokens = dict(seed.SEED_CALLBACK_TOKENS) if self.seeded else seed.random_callback_tokens()
+        seed.seed_account(
+            dynamodb=_boto_client("dynamodb", self.dynamodb_endpoint),
+            secretsmanager=_boto_client("secretsmanager", self.secrets_endpoint),
+            kms=_boto_client("kms", self.secrets_endpoint),
+            base_urls=self.simulators.base_urls(),
+            callback_tokens=self.callback_tokens,
+            table_name=self.table_name,
         )
-        self._put_secret(f"{SECRETS_PREFIX}/callbacks", self.callback_tokens)
-        self._put_secret(
-            f"{SECRETS_PREFIX}/watbot/default", {"api_token": WATBOT_DEMO_TOKEN, "base_url": self.watbot.url}
-        )
-        self._seed_registration_providers()
-        self.api_key = self._issue_demo_key()
-
-    def _seed_registration_providers(self) -> None:
-        """Smartico, Imbee and Bi-way connections on their simulators, and the credentials key."""
-        kms = boto3.client(
-            "kms",
-            endpoint_url=self.secrets_endpoint,
-            region_name=REGION,
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
-        key_id = kms.create_key(Description="chatbridge local credentials key")["KeyMetadata"]["KeyId"]
-        kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=key_id)
-        self._put_secret(
-            f"{SECRETS_PREFIX}/smartico/default", {"hostname": SMARTICO_DEMO_HOSTNAME, "base_url": self.smartico.url}
-        )
-        self._put_secret(
-            f"{SECRETS_PREFIX}/imbee/default",
-            {"auth": IMBEE_DEMO_AUTH, "corporate_token": IMBEE_DEMO_CORPORATE_TOKEN, "base_url": self.imbee.url},
-        )
-        self._put_secret(f"{SECRETS_PREFIX}/biway/default", {"api_key": BIWAY_DEMO_API_KEY, "base_url": self.biway.url})
+        self.api_key = seed.put_seed_api_key() if self.seeded else self._issue_demo_key()
 
     def _register_biway_callback(self) -> None:
         """What an operator runs after a deploy (tools/biway_callback.py), against the simulator."""
@@ -298,9 +293,6 @@ class LocalStack:
             secrets_prefix=SECRETS_PREFIX,
             secretsmanager=_boto_client("secretsmanager", self.secrets_endpoint),
         )
-
-    def _put_secret(self, name: str, value: dict[str, str]) -> None:
-        _boto_client("secretsmanager", self.secrets_endpoint).create_secret(Name=name, SecretString=json.dumps(value))
 
     @staticmethod
     def _issue_demo_key() -> str:

@@ -1,71 +1,149 @@
-"""Every events/ file, invoked as `sam local invoke -e` would, against a mocked account.
+"""Every events/ file, invoked as `sam local invoke -e` would, against the seeded account.
 
-Each API folder of events/ has an `_expected.json`: the function the files are for and, in
-invocation order, the status each file must give (a later file may read what an earlier created).
+The plan (local/event_files.py) and the seed (local/seed.py) are the ones `make sam-local` runs
+under the real SAM CLI: each folder's `_expected.json` names the function and, in order, what each
+file must answer; here the handlers run in this process, with moto for AWS and each provider's
+simulator behind httpx.MockTransport.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from chatbridge.logic.api_keys import issue_api_key
+from chatbridge.clock import derived_id
+from chatbridge.providers.base import http_pool
+from local import event_files, seed
+from local.events_pipeline import LOCAL_EVENT_BUS
 from local.template import functions, http_routes
-from tests.support import EVENTS_DIR, body_of, load_event
+from tests.simulated import SimulatorFake
+from tests.support import ProviderFakes, body_of
 
-MANIFESTS = sorted(EVENTS_DIR.glob("*/_expected.json"))
-# Not API Gateway events: each has its own test (test_auth, test_events_processor).
-NON_API_EVENTS = {"authorizer/request.json", "events_processor/new_event.json"}
-
-
-def manifest(path: Any) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    return loaded
+# What the seeded provider connections point at: the simulators, reached through MockTransport.
+BASE_URLS = {provider: f"https://{provider}.seed.test" for provider in seed.PROVIDERS}
 
 
-def handler_of(function_name: str):  # type: ignore[no-untyped-def]
+def handler_of(function_name: str) -> Callable[[dict[str, Any], Any], Any]:
     info = functions()[function_name]
-    return getattr(importlib.import_module(info.module), info.attribute)
+    handler: Callable[[dict[str, Any], Any], Any] = getattr(importlib.import_module(info.module), info.attribute)
+    return handler
 
 
-def listed_files() -> set[str]:
-    return {f"{m.parent.name}/{name}" for m in MANIFESTS for name, _ in manifest(m)["invocations"]}
+@pytest.fixture
+def seeded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """The seeded account in moto, the seeded simulators, and a reader of what reached the event bus."""
+    for name, value in {
+        "TABLE_NAME": seed.TABLE_NAME,
+        "SECRETS_PREFIX": seed.SECRETS_PREFIX,
+        "CREDENTIALS_KEY_ID": seed.CREDENTIALS_KEY_ALIAS,
+        "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
+        # Watbot's client-side limit is tested on its own (test_ratelimit.py); here it would only wait.
+        "RATE_LIMIT_WATBOT": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        seed.seed_account(
+            dynamodb=boto3.client("dynamodb"),
+            secretsmanager=boto3.client("secretsmanager"),
+            kms=boto3.client("kms"),
+            base_urls=BASE_URLS,
+            callback_tokens=seed.SEED_CALLBACK_TOKENS,
+        )
+        seed.put_seed_api_key()
+        fakes = ProviderFakes()
+        for provider, simulator in seed.simulators(rate_limited=False).by_provider().items():
+            fakes.add(f"{provider}.seed.test", SimulatorFake(simulator))
+        http_pool.reset(fakes.transport())
+        yield _event_bus_tap()
 
 
-def test_every_event_file_is_expected_and_every_route_has_one() -> None:
-    on_disk = {str(p.relative_to(EVENTS_DIR)) for p in EVENTS_DIR.rglob("*.json") if not p.name.startswith("_")}
-    assert on_disk == listed_files() | NON_API_EVENTS
-    covered = {load_event(name)["routeKey"] for name in listed_files()}
-    assert {route.route_key for route in http_routes()} <= covered
+def _event_bus_tap() -> Callable[[], list[dict[str, Any]]]:
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    events.create_event_bus(Name=LOCAL_EVENT_BUS)
+    queue = sqs.create_queue(QueueName="tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="all", EventBusName=LOCAL_EVENT_BUS, EventPattern=json.dumps({"source": ["chatbridge"]}))
+    events.put_targets(Rule="all", EventBusName=LOCAL_EVENT_BUS, Targets=[{"Id": "tap", "Arn": arn}])
+
+    def read() -> list[dict[str, Any]]:
+        found = []
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            for message in messages:
+                found.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+        return found
+
+    return read
 
 
-@pytest.mark.parametrize("manifest_path", MANIFESTS, ids=lambda p: p.parent.name)
-def test_api_event_files_give_their_expected_status(providers, context, manifest_path) -> None:  # type: ignore[no-untyped-def]
-    expected = manifest(manifest_path)
-    handler = handler_of(expected["function"])
-    for name, status in expected["invocations"]:
-        response = handler(load_event(f"{manifest_path.parent.name}/{name}"), context)
-        assert response["statusCode"] == status, (name, response.get("body"))
+def test_every_event_file_is_in_a_manifest_and_every_route_has_one() -> None:
+    on_disk = {str(p.relative_to(event_files.EVENTS_DIR)) for p in event_files.EVENTS_DIR.rglob("*.json")}
+    manifests = {f"{m.folder}/{event_files.MANIFEST_NAME}" for m in event_files.manifests()}
+    assert on_disk - manifests == event_files.listed_files()
+    assert {m.function for m in event_files.manifests()} == set(functions())
+    api_files = [i for i in event_files.plan() if isinstance(i.expected, int)]
+    assert {route.route_key for route in http_routes()} <= {i.event()["routeKey"] for i in api_files}
 
 
-@pytest.mark.parametrize("known_key", [True, False])
-def test_authorizer_event_file(aws, context, known_key: bool) -> None:
-    event = load_event("authorizer/request.json")
-    if known_key:
-        key = issue_api_key("events").key
-        event["headers"]["x-api-key"] = key
-        event["identitySource"] = [key]
+def test_every_event_file_gives_its_expected_answer_in_plan_order(seeded, context) -> None:  # type: ignore[no-untyped-def]
+    wrong = []
+    for invocation in event_files.plan():
+        answer = handler_of(invocation.function)(invocation.event(), context)
+        if problem := event_files.mismatch(invocation.expected, answer):
+            wrong.append(f"{invocation.name}: {problem} {answer.get('body', '') if isinstance(answer, dict) else ''}")
+    assert wrong == []
+    # The processor's file names the event `callbacks/post_smartregion_connection.json` stored: run
+    # after it, it applies and publishes that event rather than skipping an unknown one.
+    published = [(event["detail-type"], event["detail"]["subject_ref"]) for event in seeded()]
+    assert ("smartregion.user.connected", "tg-100500") in published
 
-    answer = handler_of("AuthorizerFunction")(event, context)
 
-    assert answer["isAuthorized"] is True
-    assert answer["context"]["authenticated"] is known_key
+def test_the_event_files_carry_the_seeded_credentials_and_ids() -> None:
+    seeded_key_id = seed.key_id(seed.SEED_API_KEY)
+    for invocation in event_files.plan():
+        event = invocation.event()
+        context = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda")
+        if context and context["authenticated"]:
+            assert context["key_id"] == seeded_key_id, invocation.name
+            assert event["headers"]["x-api-key"] == seed.SEED_API_KEY, invocation.name
+        parameters = event.get("pathParameters") or {}
+        provider, token = parameters.get("provider"), parameters.get("token")
+        if provider and token and invocation.expected != 401:
+            assert token == seed.SEED_CALLBACK_TOKENS[provider], invocation.name
+    registration = event_files.Invocation("registrations", "get_by_id.json", "", 200).event()
+    smartregion_id = derived_id("smartregion", seed.SMARTREGION_PROJECT, seed.SMARTREGION_CHANNELS[0], "tg-100500")
+    assert registration["rawPath"] == f"/v1/registrations/{smartregion_id}"
+    message = event_files.Invocation("messaging", "get_message.json", "", 200).event()
+    message_id = derived_id("message", seeded_key_id, "messages", "7d3f0b52-event-file")
+    assert message["rawPath"] == f"/v1/messages/{message_id}"
 
 
-def test_openapi_event_lists_every_template_route(providers, context) -> None:
-    document = body_of(handler_of("MetaFunction")(load_event("meta/openapi.json"), context))
+def test_openapi_event_lists_every_template_route(seeded, context) -> None:  # type: ignore[no-untyped-def]
+    event = event_files.Invocation("meta", "openapi.json", "MetaFunction", 200).event()
+    document = body_of(handler_of("MetaFunction")(event, context))
     documented = {f"{method.upper()} {path}" for path, ops in document["paths"].items() for method in ops}
     assert {r.route_key for r in http_routes()} <= documented
+
+
+def test_lanes_run_a_folder_after_the_folders_it_names() -> None:
+    def manifest(folder: str, after: tuple[str, ...] = ()) -> event_files.Manifest:
+        return event_files.Manifest(folder, "F", after, (event_files.Invocation(folder, "x.json", "F", 200),))
+
+    lanes = event_files.lanes([manifest("b", ("a",)), manifest("a"), manifest("c")])
+    assert [[m.folder for m in lane] for lane in lanes] == [["a", "b"], ["c"]]
+    with pytest.raises(ValueError, match="cyclic or unknown"):
+        event_files.lanes([manifest("a", ("missing",))])
+
+
+def test_a_mismatch_says_what_differs() -> None:
+    assert event_files.mismatch(201, {"statusCode": 201}) == ""
+    assert event_files.mismatch(201, {"statusCode": 502, "body": "x"}) == "expected status 201, got 502"
+    assert "got" in event_files.mismatch(201, {"errorMessage": "Unable to import module"})
+    assert event_files.mismatch({"batchItemFailures": []}, {"batchItemFailures": []}) == ""
+    assert event_files.mismatch({"batchItemFailures": []}, {"batchItemFailures": [{"itemIdentifier": "1"}]})
