@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from chatbridge.clock import derived_id
-from chatbridge.providers.base import http_pool
+from chatbridge.integrations.http import http_pool
 from local import event_files, seed
 from local.events_pipeline import LOCAL_EVENT_BUS
 from local.template import functions, http_routes
