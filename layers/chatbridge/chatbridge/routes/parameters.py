@@ -11,6 +11,7 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=255,
-        description="Retries with the same key return the first answer; the provider is called once.",
+        description="Send one with every POST. Retries with the same key return the first answer (a 504 "
+        "`outcome-unknown` included); the provider is called once.",
     ),
 ]

@@ -17,7 +17,8 @@ _DESCRIPTIONS = {
     422: "Validation failed, or the provider rejected the input",
     429: "Too many calls for this provider connection (its rate limit); retry after a few seconds",
     502: "Provider refused our credentials or is unavailable",
-    504: "Provider did not answer in time",
+    504: "Provider did not answer in time; `outcome-unknown`: it may have acted, the resource is stored `unknown` "
+    "(`id`, `Location`) and the same Idempotency-Key replays this answer",
 }
 
 
