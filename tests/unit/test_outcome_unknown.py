@@ -29,20 +29,9 @@ from tests.simulated import AnswerLost, SimulatorFake
 from tests.support import FakeLambdaContext, ProviderFakes, api_event, body_of
 from tests.unit.conftest import fake_of, table_items
 from tests.unit.events_support import deliver, event_bus_tap, process
+from tests.unit.test_registrations_smartico import AFFILIATE
 
-SMARTICO_PASSWORD = "Q!w2e3r4Secret"
-SMARTICO_TOKEN = "03AGdBq261a4cR1-recaptcha-token-of-the-page"
-AFFILIATE = {
-    "provider": "smartico",
-    "first_name": "Maria",
-    "last_name": "Ivanova",
-    "bo_user_email": "maria@example.com",
-    "username": "maria.affiliate",
-    "password": SMARTICO_PASSWORD,
-    "country": "BG",
-    "tc": True,
-    "token": SMARTICO_TOKEN,
-}
+SMARTICO_PASSWORD, SMARTICO_TOKEN = str(AFFILIATE["password"]), str(AFFILIATE["token"])
 SUBMIT = {"provider": "biway", "recipient": "+33670000000", "text": "Bonjour ! Votre commande est prête."}
 IMBEE_CREDENTIALS = ("imbee-test-auth", "imbee-test-corporate-token")
 LOST = AnswerLost(httpx.ReadTimeout("the answer never came"))
@@ -183,7 +172,7 @@ CREATES = [
         "/v1/registrations",
         lambda: AFFILIATE,
         secrets=(SMARTICO_PASSWORD, SMARTICO_TOKEN),
-        stored={"user_id": "maria.affiliate"},
+        stored={"user_id": "username123"},
     ),
     Create(
         "watbot-send",
@@ -399,7 +388,7 @@ def test_smartico_username_exists_after_an_unknown_outcome_resolves_the_registra
     problem = body_of(post_registration(AFFILIATE, {"idempotency-key": "aff-1"}))
     simulator = smartico.simulator
     assert isinstance(simulator, SmarticoSimulator)
-    assert "maria.affiliate" in simulator.affiliates  # Smartico registered it
+    assert "username123" in simulator.affiliates  # Smartico registered it
 
     # When the client registers again with a new key (and a fresh reCAPTCHA token)
     again = post_registration({**AFFILIATE, "token": "fresh-token"}, {"idempotency-key": "aff-2"})
@@ -411,7 +400,7 @@ def test_smartico_username_exists_after_an_unknown_outcome_resolves_the_registra
     assert registration["status"] == "pending_approval"
     assert "USERNAME_ALREADY_EXISTS" in registration["details"]["resolution"]
     found = registrations_handler.lambda_handler(
-        api_event("GET", "/v1/registrations", query={"provider": "smartico", "user_id": "maria.affiliate"}),
+        api_event("GET", "/v1/registrations", query={"provider": "smartico", "user_id": "username123"}),
         FakeLambdaContext(),
     )
     assert [r["status"] for r in body_of(found)["items"]] == ["pending_approval"]

@@ -14,20 +14,10 @@ from local.simulators.smartico import SmarticoSimulator
 from tests.simulated import SimulatorFake
 from tests.support import FakeLambdaContext, api_event, body_of, post_registration
 from tests.unit.conftest import table_items
+from tests.unit.test_registrations_smartico import AFFILIATE
 
-PASSWORD = 'Q!w2e"3r4Secret'
-TOKEN = "03AGdBq261a4cR1-recaptcha-token"
-AFFILIATE = {
-    "provider": "smartico",
-    "first_name": "Maria",
-    "last_name": "Ivanova",
-    "bo_user_email": "maria@example.com",
-    "username": "maria.affiliate",
-    "password": PASSWORD,
-    "country": "BG",
-    "tc": True,
-    "token": TOKEN,
-}
+PASSWORD = 'Q!w2e"3r4Secret'  # a quote: JSON-escaped when echoed
+TOKEN = str(AFFILIATE["token"])
 IMBEE_USER = {"provider": "imbee", "unique_id_sha": "sha-1"}
 IMBEE_TOKEN = {"provider": "imbee", "virtual_user": "vu-1", "bot_idsha": "bot-1", "mail": "a@example.org"}
 
@@ -83,7 +73,7 @@ def test_smartico_echoing_the_password_and_token_leaks_neither(smartico, capsys)
     echoed = f'form {{"password": "{as_json}", "token": "{TOKEN}"}} not valid'
     simulator.answer_next(-2, errMsg=echoed)
 
-    response = post_registration(AFFILIATE, FakeLambdaContext())
+    response = post_registration({**AFFILIATE, "password": PASSWORD}, FakeLambdaContext())
 
     assert response["statusCode"] == 422
     detail = body_of(response)["detail"]

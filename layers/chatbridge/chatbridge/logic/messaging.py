@@ -76,14 +76,7 @@ def create(
         outcome = MessageOutcome(created=dispatched.created, message=to_resource(saved), url=dispatched.url)
         if dispatched.unknown:
             # Returned, not raised: the idempotency record keeps it, so the same key replays it.
-            detail = unknown_detail(
-                "message",
-                provider=provider,
-                resource_id=saved.id,
-                status=saved.status,
-                details=saved.details,
-                keyed=bool(idempotency_key),
-            )
+            detail = unknown_detail("message", saved, saved.details, keyed=bool(idempotency_key))
             outcome = MessageOutcome(created=False, message=to_resource(saved), outcome_unknown=detail)
         return outcome.model_dump(mode="json")
 

@@ -28,14 +28,7 @@ def create_registration(
             return RegistrationOutcome(created=created, registration=to_resource(saved)).model_dump(mode="json")
         # The provider may hold it: stored `unknown` unless we already know more of this registration.
         saved, _ = (store or get_store()).create_registration_if_absent(item)
-        detail = unknown_detail(
-            "registration",
-            provider=item.provider,
-            resource_id=saved.id,
-            status=saved.status,
-            details=item.details,
-            keyed=bool(idempotency_key),
-        )
+        detail = unknown_detail("registration", saved, item.details, keyed=bool(idempotency_key))
         outcome = RegistrationOutcome(created=False, registration=to_resource(saved), outcome_unknown=detail)
         return outcome.model_dump(mode="json")
 

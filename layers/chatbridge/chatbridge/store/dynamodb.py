@@ -112,10 +112,6 @@ class DynamoStore:
         return RegistrationItem.model_validate(from_attributes(response["Attributes"]))
 
     def create_registration_if_absent(self, item: RegistrationItem) -> tuple[RegistrationItem, bool]:
-        if item.provider_ref:
-            self._put_registration_ref(
-                RegistrationRefItem(provider=item.provider, provider_ref=item.provider_ref, registration_id=item.id)
-            )
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -127,6 +123,10 @@ class DynamoStore:
             if existing is not None:
                 return existing, False
             raise
+        if item.provider_ref:
+            self._put_registration_ref(
+                RegistrationRefItem(provider=item.provider, provider_ref=item.provider_ref, registration_id=item.id)
+            )
         return item, True
 
     def get_registration(self, registration_id: str) -> RegistrationItem | None:

@@ -80,47 +80,20 @@ class DynamoMessageStore:
             }
         ]
         if item.provider_ref:
-            pointer = MessageRefItem(
-                provider=item.provider,
-                provider_ref=item.provider_ref,
-                message_id=item.id,
-                per_recipient=item.per_recipient,
-            )
             # The newest message wins a reference a provider hands out twice.
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_attributes(
-                            {**pointer.model_dump(mode="json"), **pointer.key(item.provider, item.provider_ref)}
-                        ),
-                    }
-                }
-            )
+            writes.append(self._ref_put(item, item.provider_ref))
         expires_at = int((item.created_at + UNKNOWN_MATCH_TTL).timestamp())
         for match_key in dict.fromkeys(match_keys[:MAX_MATCH_KEYS]):
-            pointer_item = UnknownMatchItem(
+            pointer = UnknownMatchItem(
                 provider=item.provider,
                 match_key=match_key,
                 message_id=item.id,
                 created_at=item.created_at,
                 expires_at=expires_at,
             )
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_attributes({**pointer_item.model_dump(mode="json"), **pointer_item.key()}),
-                    }
-                }
-            )
-        try:
-            self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
-        except ClientError as exc:
-            reasons = exc.response.get("CancellationReasons") or []
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise MessageIdTakenError(item.id) from exc
-            raise
+            writes.append(self._put({**pointer.model_dump(mode="json"), **pointer.key()}))
+        if not self._transact(writes):
+            raise MessageIdTakenError(item.id)
         return item
 
     def unknown_messages(self, provider: str, match_key: str, since: datetime) -> list[MessageItem]:
@@ -180,31 +153,35 @@ class DynamoMessageStore:
             }
         ]
         if provider_ref:
-            pointer = MessageRefItem(
-                provider=message.provider,
-                provider_ref=provider_ref,
-                message_id=message.id,
-                per_recipient=message.per_recipient,
-            )
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_attributes(
-                            {**pointer.model_dump(mode="json"), **pointer.key(message.provider, provider_ref)}
-                        ),
-                    }
-                }
-            )
+            writes.append(self._ref_put(message, provider_ref))
+        if not self._transact(writes):
+            return None
+        record = self.get_message(message.id, recipients_limit=1)
+        return record.message if record else None
+
+    def _put(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": to_attributes(values)}}
+
+    def _ref_put(self, message: MessageItem, provider_ref: str) -> dict[str, Any]:
+        """The write of the pointer a callback naming `provider_ref` follows to `message`."""
+        pointer = MessageRefItem(
+            provider=message.provider,
+            provider_ref=provider_ref,
+            message_id=message.id,
+            per_recipient=message.per_recipient,
+        )
+        return self._put({**pointer.model_dump(mode="json"), **pointer.key(message.provider, provider_ref)})
+
+    def _transact(self, writes: list[dict[str, Any]]) -> bool:
+        """Write all or nothing; False when the first write's condition failed."""
         try:
             self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                return None
+                return False
             raise
-        record = self.get_message(message.id, recipients_limit=1)
-        return record.message if record else None
+        return True
 
     def get_message(
         self, message_id: str, *, recipients_limit: int = 100, next_token: str | None = None

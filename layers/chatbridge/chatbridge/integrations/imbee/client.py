@@ -191,12 +191,7 @@ def _envelope_of(response: httpx.Response, path: str, secrets: tuple[SecretStr, 
         )
     if status >= 500:
         # Imbee's own failure, whatever code its envelope carries (it says 1, "error", for anything).
-        raise ProviderUnavailableError(
-            f"Imbee answered HTTP {status} to {path}.{said}",
-            title="Imbee is unavailable",
-            provider=PROVIDER,
-            provider_code=str(status),
-        )
+        raise _http_failure(status, path, said)
     if envelope is None:
         raise ProviderUnavailableError(
             f"Imbee answered {status} to {path} without its response envelope.",
@@ -207,13 +202,17 @@ def _envelope_of(response: httpx.Response, path: str, secrets: tuple[SecretStr, 
     if envelope.code != 0:
         raise _refusal(envelope, path, said)
     if status >= 300:
-        raise ProviderUnavailableError(
-            f"Imbee answered HTTP {status} to {path}.{said}",
-            title="Unexpected answer from Imbee",
-            provider=PROVIDER,
-            provider_code=str(status),
-        )
+        raise _http_failure(status, path, said)
     return envelope
+
+
+def _http_failure(status: int, path: str, said: str) -> ProviderUnavailableError:
+    return ProviderUnavailableError(
+        f"Imbee answered HTTP {status} to {path}.{said}",
+        title="Imbee is unavailable" if status >= 500 else "Unexpected answer from Imbee",
+        provider=PROVIDER,
+        provider_code=str(status),
+    )
 
 
 def _refusal(envelope: ImbeeEnvelope, path: str, said: str) -> ChatbridgeError:
