@@ -244,3 +244,59 @@ def test_the_store_uses_only_keyed_reads_and_conditional_writes(store) -> None:
     store.find_message_by_provider_ref("biway", "bc-5")
 
     assert set(store._client.calls) <= {"transact_write_items", "get_item", "query", "update_item"}  # type: ignore[attr-defined]
+
+
+# -- messages stored `unknown` ------------------------------------------------------------------
+
+
+def unknown(message_id: str, created_at: datetime) -> MessageItem:
+    return message(message_id, ref=None).model_copy(
+        update={
+            "status": "unknown",
+            "status_history": [StatusChange(status="unknown", at=created_at)],
+            "created_at": created_at,
+            "updated_at": created_at,
+        }
+    )
+
+
+def test_unknown_messages_are_found_by_their_match_keys_from_a_time_on(store) -> None:
+    store.create_message(unknown("u-old", T0), ["recipient:33670000000"])
+    store.create_message(unknown("u-new", at(60)), ["recipient:33670000000", "recipient:33670000001"])
+    store.create_message(message("known"), ["recipient:33670000000"])  # not unknown: never a candidate
+
+    assert [m.id for m in store.unknown_messages("biway", "recipient:33670000000", at(1))] == ["u-new"]
+    assert [m.id for m in store.unknown_messages("biway", "recipient:33670000000", T0)] == ["u-old", "u-new"]
+    assert [m.id for m in store.unknown_messages("biway", "recipient:33670000001", T0)] == ["u-new"]
+    assert store.unknown_messages("smartico", "recipient:33670000000", T0) == []
+    assert "scan" not in store._client.calls
+
+
+def test_resolving_an_unknown_message_gives_it_a_reference_once(store) -> None:
+    store.create_message(unknown("u-1", T0), ["recipient:33670000000"])
+    (candidate,) = store.unknown_messages("biway", "recipient:33670000000", T0)
+
+    resolved = store.resolve_unknown(candidate, status="accepted", provider_ref="msg_9", note="reported")
+
+    assert resolved is not None
+    assert (resolved.status, resolved.provider_ref, resolved.details["resolution"]) == ("accepted", "msg_9", "reported")
+    assert resolved.status_at is None  # ours: the first report still replaces it
+    assert store.find_message_by_provider_ref("biway", "msg_9") == resolved
+    assert store.unknown_messages("biway", "recipient:33670000000", T0) == []
+    # a second resolution (another report, another process) changes nothing
+    assert store.resolve_unknown(candidate, status="accepted", provider_ref="msg_other", note="again") is None
+    assert store.find_message_by_provider_ref("biway", "msg_other") is None
+    # and the provider's first report replaces our status, whatever its time
+    assert store.apply_status("biway", "msg_9", "sent", T0 - timedelta(days=1), "e-1", None) is True
+    record = store.get_message("u-1")
+    assert record is not None
+    assert record.message.status == "sent"
+
+
+def test_pointers_to_an_unknown_message_expire_a_day_after_it(store) -> None:
+    store.create_message(unknown("u-1", T0), ["recipient:33670000000"])
+
+    (pointer,) = [i for i in table_items() if i["pk"]["S"].startswith("UNKNOWN#")]
+
+    assert pointer["pk"]["S"] == "UNKNOWN#biway#recipient:33670000000"
+    assert int(pointer["expires_at"]["N"]) == int((T0 + timedelta(days=1)).timestamp())

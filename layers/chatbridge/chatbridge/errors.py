@@ -18,6 +18,9 @@ class ChatbridgeError(Exception):
     status: int = 500
     kind: str = "internal-error"
     title: str = "Internal error"
+    # The resource the problem is about, where one was stored (its `id` and where to read it).
+    resource_id: str | None = None
+    location: str | None = None
 
     def __init__(
         self,
@@ -101,6 +104,32 @@ class ProviderUnavailableError(ChatbridgeError):
 
 class ProviderTimeoutError(ChatbridgeError):
     status, kind, title = 504, "provider-timeout", "Provider did not answer in time"
+
+
+class OutcomeUnknownError(ProviderTimeoutError):
+    """A call that is not safe to repeat may have reached the provider, and no answer came back.
+
+    Raised by the provider client (`cause` names the transport error); the integration stores the
+    resource as `unknown` and the logic raises it again with that resource's id, so the answer
+    (504) names what the client can read.
+    """
+
+    kind, title = "outcome-unknown", "Provider outcome unknown"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        title: str | None = None,
+        provider: str | None = None,
+        cause: str = "",
+        resource_id: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(detail, title=title, provider=provider)
+        self.cause = cause
+        self.resource_id = resource_id
+        self.location = location
 
 
 class ConfigurationError(ChatbridgeError):

@@ -60,7 +60,10 @@ def run_once(
 ) -> dict[str, Any]:
     """Run `compute` once per (operation, caller, key); later calls get the stored answer.
 
-    A failed computation leaves no record, so the client may retry with the same key.
+    A failed computation (an exception: refused input, a provider's error answer, a call that
+    never left) leaves no record, so the client may retry with the same key. A provider call that
+    may have gone through unanswered is not a failure here: the logic returns its `unknown`
+    resource, which is kept and replayed, so a retry never sends it again.
     """
     if not key:
         return compute()

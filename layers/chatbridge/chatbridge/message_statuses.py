@@ -27,6 +27,10 @@ STATUS_RANKS: dict[str, int] = {
     "expired": 50,
 }
 UNKNOWN_RANK = 5
+# Ours, for a message or registration whose provider call may have gone through unanswered
+# (a timeout after sending a call that is not safe to repeat). Stored without a status time like
+# every status of ours, so the first provider report replaces it.
+UNKNOWN_STATUS = "unknown"
 
 
 def our_status(provider: str, state: str) -> str:

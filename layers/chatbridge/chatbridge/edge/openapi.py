@@ -28,7 +28,8 @@ _DESCRIPTIONS = {
     422: "Validation failed, or the provider rejected the input",
     429: "Too many calls for this provider connection (its rate limit); retry after a few seconds",
     502: "Provider refused our credentials or is unavailable",
-    504: "Provider did not answer in time",
+    504: "Provider did not answer in time; `outcome-unknown`: it may have acted, the resource is stored `unknown` "
+    "(`id`, `Location`) and the same Idempotency-Key replays this answer",
 }
 
 IdempotencyKey = Annotated[
@@ -36,7 +37,8 @@ IdempotencyKey = Annotated[
     Header(
         alias="Idempotency-Key",
         max_length=255,
-        description="Retries with the same key return the first answer; the provider is called once.",
+        description="Send one with every POST. Retries with the same key return the first answer (a 504 "
+        "`outcome-unknown` included); the provider is called once.",
     ),
 ]
 

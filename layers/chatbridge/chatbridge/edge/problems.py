@@ -38,6 +38,8 @@ def problem_response(
     errors: list[FieldIssue] | None = None,
     provider: str | None = None,
     provider_code: str | None = None,
+    resource_id: str | None = None,
+    location: str | None = None,
 ) -> Response[str]:
     problem = Problem(
         type=PROBLEM_TYPE_BASE + kind,
@@ -47,17 +49,22 @@ def problem_response(
         errors=[FieldError(field=e.field, message=e.message) for e in errors] if errors else None,
         provider=provider,
         provider_code=provider_code,
+        id=resource_id,
     )
     return Response(
         status_code=status,
         content_type=PROBLEM_CONTENT_TYPE,
         body=problem.model_dump_json(exclude_none=True),
+        headers={"Location": location} if location else None,
     )
 
 
 def from_chatbridge_error(exc: ChatbridgeError) -> Response[str]:
     if exc.status >= 500:
-        logger.error("request failed", extra={"problem": exc.kind, "detail": exc.detail, "provider": exc.provider})
+        logger.error(
+            "request failed",
+            extra={"problem": exc.kind, "detail": exc.detail, "provider": exc.provider, "resource_id": exc.resource_id},
+        )
     else:
         logger.info("request refused", extra={"problem": exc.kind, "status": exc.status, "provider": exc.provider})
     return problem_response(
@@ -68,6 +75,8 @@ def from_chatbridge_error(exc: ChatbridgeError) -> Response[str]:
         errors=exc.errors,
         provider=exc.provider,
         provider_code=exc.provider_code,
+        resource_id=exc.resource_id,
+        location=exc.location,
     )
 
 

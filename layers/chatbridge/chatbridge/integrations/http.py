@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Literal
+from urllib.parse import quote, quote_plus
 
 import httpx
+from pydantic import SecretStr
 
-from chatbridge.errors import ProviderTimeoutError, ProviderUnavailableError
+from chatbridge.errors import OutcomeUnknownError, ProviderTimeoutError, ProviderUnavailableError
 from chatbridge.integrations.ratelimit import RateLimit, throttle_for
 from chatbridge.observability import logger, record_provider_call
 
@@ -89,6 +92,11 @@ class ProviderClient:
         self._throttle = throttle_for(self.provider, credential, self.rate_limit)
 
     def send(self, request: httpx.Request, *, operation: str, safe_to_repeat: bool) -> httpx.Response:
+        """Send `request`, repeating it only where that cannot do anything twice (see `classify`).
+
+        A call that is not safe to repeat and may have reached the provider without an answer coming
+        back raises OutcomeUnknownError: the caller records the unknown outcome instead of guessing.
+        """
         policy = self.retry_policy
         attempt = 0
         while True:
@@ -97,30 +105,14 @@ class ProviderClient:
             started = time.perf_counter()
             try:
                 response = self._http.send(request)
-            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-                self._record(operation, "unreachable", started)
-                if attempt < policy.attempts:
+            except (httpx.TransportError, httpx.DecodingError) as exc:
+                reach = classify(exc)
+                self._record(operation, _metric_outcome(exc, reach), started)
+                repeatable = safe_to_repeat or reach != "maybe-reached"
+                if repeatable and reach != "misconfigured" and attempt < policy.attempts:
                     self._pause(operation, attempt, None, type(exc).__name__)
                     continue
-                raise ProviderUnavailableError(
-                    f"{self.provider} could not be reached ({type(exc).__name__}).", provider=self.provider
-                ) from exc
-            except httpx.TimeoutException as exc:
-                self._record(operation, "timeout", started)
-                if safe_to_repeat and attempt < policy.attempts:
-                    self._pause(operation, attempt, None, type(exc).__name__)
-                    continue
-                raise ProviderTimeoutError(
-                    f"{self.provider} did not answer in time ({type(exc).__name__}).", provider=self.provider
-                ) from exc
-            except httpx.TransportError as exc:
-                self._record(operation, "transport-error", started)
-                if safe_to_repeat and attempt < policy.attempts:
-                    self._pause(operation, attempt, None, type(exc).__name__)
-                    continue
-                raise ProviderUnavailableError(
-                    f"The connection to {self.provider} failed ({type(exc).__name__}).", provider=self.provider
-                ) from exc
+                raise self._failure(exc, reach, safe_to_repeat) from exc
             self._record(operation, str(response.status_code), started)
             # 429 means "not processed", so it is repeatable whatever the operation.
             repeatable = safe_to_repeat or response.status_code == 429
@@ -128,6 +120,20 @@ class ProviderClient:
                 self._pause(operation, attempt, response.headers.get("retry-after"), str(response.status_code))
                 continue
             return response
+
+    def _failure(self, exc: Exception, reach: Reach, safe_to_repeat: bool) -> Exception:
+        name = type(exc).__name__
+        if reach != "maybe-reached":
+            return ProviderUnavailableError(f"{self.provider} could not be reached ({name}).", provider=self.provider)
+        if not safe_to_repeat:
+            return OutcomeUnknownError(
+                f"{self.provider} got the request but no answer came back ({name}): it may have been processed.",
+                provider=self.provider,
+                cause=name,
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return ProviderTimeoutError(f"{self.provider} did not answer in time ({name}).", provider=self.provider)
+        return ProviderUnavailableError(f"The connection to {self.provider} failed ({name}).", provider=self.provider)
 
     def _pause(self, operation: str, attempt: int, retry_after: str | None, reason: str) -> None:
         delay = self.retry_policy.delay(attempt, retry_after)
@@ -141,6 +147,60 @@ class ProviderClient:
         record_provider_call(self.provider, operation, outcome, (time.perf_counter() - started) * 1000)
 
 
-def body_excerpt(response: httpx.Response, limit: int = 300) -> str:
+# Transport errors by whether the request may have reached the provider (see `classify`).
+Reach = Literal["never-left", "misconfigured", "maybe-reached"]
+
+
+def classify(exc: Exception) -> Reach:
+    """Whether a request that failed with `exc` may have reached the provider.
+
+    never-left: no connection was made (refused, DNS, connect timeout, no pooled connection free,
+    the proxy refused), so nothing was sent and any call may be sent again. misconfigured: a URL
+    httpx cannot send to (a base_url without http(s)://): nothing was sent, and sending again
+    cannot help. maybe-reached: the request or part of it was written, then the answer timed out
+    (ReadTimeout), the write stalled (WriteTimeout), or the connection dropped or broke
+    (RemoteProtocolError, ReadError, WriteError, a protocol error while writing, an answer that
+    cannot be decoded): the provider may have acted on it.
+    """
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return "misconfigured"
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout | httpx.ProxyError):
+        return "never-left"
+    return "maybe-reached"
+
+
+def _metric_outcome(exc: Exception, reach: Reach) -> str:
+    if reach != "maybe-reached":
+        return "unreachable"
+    return "timeout" if isinstance(exc, httpx.TimeoutException) else "transport-error"
+
+
+REDACTED = "[redacted]"
+
+
+def scrub(text: str, secrets: Iterable[str | SecretStr | None]) -> str:
+    """`text` (a provider's message) without any of `secrets` we sent, as sent or as echoed escaped."""
+    for secret in secrets:
+        value = secret.get_secret_value() if isinstance(secret, SecretStr) else secret
+        if not value:
+            continue
+        forms = {
+            value,
+            json.dumps(value)[1:-1],
+            json.dumps(value, ensure_ascii=False)[1:-1],
+            quote(value, safe=""),
+            quote_plus(value),
+        }
+        for form in sorted(forms, key=len, reverse=True):
+            text = text.replace(form, REDACTED)
+    return text
+
+
+def provider_said(text: str | None, secrets: Iterable[str | SecretStr | None] = (), limit: int = 200) -> str:
+    """A provider's message fit for our problem `detail` and logs: scrubbed first, then cut."""
+    return scrub(text or "", secrets)[:limit]
+
+
+def body_excerpt(response: httpx.Response, limit: int = 300, secrets: Iterable[str | SecretStr | None] = ()) -> str:
     text = response.text.strip()
-    return text[:limit] if text else "(empty body)"
+    return provider_said(text, secrets, limit) if text else "(empty body)"

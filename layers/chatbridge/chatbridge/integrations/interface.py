@@ -4,6 +4,8 @@
   what to store.
 - `messaging.STEPS[operation](request, message_id) -> Dispatched`: call the provider, describe
   the message record.
+  Both describe a resource with status `unknown` (`unknown_outcome`) when a call that is not safe
+  to repeat got no answer (OutcomeUnknownError): the logic stores it and answers 504 with its id.
 - `webhooks.WEBHOOKS`: a `Webhooks` that reads a body and finds and updates what it is about.
 - `states.STATES`: the provider's words for statuses, mapped to ours.
 - `requests`: the public request models (`REGISTRATION_REQUEST`, `MESSAGING_REQUESTS`).
@@ -14,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from chatbridge.errors import OutcomeUnknownError
 from chatbridge.integrations.webhook_fields import (
     EVENT_ID_FIELDS,
     MAX_EVENT_ID_LENGTH,
@@ -23,12 +26,14 @@ from chatbridge.integrations.webhook_fields import (
     first_value,
     identifier,
 )
-from chatbridge.message_statuses import report_version
+from chatbridge.message_statuses import UNKNOWN_STATUS, report_version
 
 if TYPE_CHECKING:
     from chatbridge.models.contacts import ContactPage, ContactTag, ContactTags, ContactVariable, ContactVariables
-    from chatbridge.store import RegistrationStore
+    from chatbridge.store import MessageStatusStore, RegistrationStore
     from chatbridge.store.items import EventItem, MessageItem, RegistrationItem
+
+AnswerT = TypeVar("AnswerT")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,27 @@ class Dispatched:
     created: bool = True  # False: the provider answered with something it already had (200, not 201)
     stored: bool = False  # True: `item` is already in the store (the provider handed back a known reference)
     url: str | None = None  # a chat URL: answered, never stored with the message
+    # With an `unknown` item: what a later provider answer or callback may match it by
+    # (`MessageStatusStore.unknown_messages`), e.g. a recipient; the integration's own words.
+    match_keys: tuple[str, ...] = ()
+
+    @property
+    def unknown(self) -> bool:
+        return self.item.status == UNKNOWN_STATUS
+
+
+def outcome_of(call: Callable[[], AnswerT]) -> AnswerT | OutcomeUnknownError:
+    """The provider's answer, or the OutcomeUnknownError telling that none came back."""
+    try:
+        return call()
+    except OutcomeUnknownError as unknown:
+        return unknown
+
+
+def unknown_outcome(error: OutcomeUnknownError, resolved_by: str) -> dict[str, Any]:
+    """What a resource stored `unknown` says about it (`details.outcome_unknown`): why, and what
+    may resolve it. Integrations store the request beside it, never its secrets."""
+    return {"cause": error.cause or "no answer", "resolved_by": resolved_by}
 
 
 Step = Callable[[Any, str], Dispatched]
@@ -73,6 +99,12 @@ class Webhooks:
     def concerns(self, registration: RegistrationItem, facts: Mapping[str, str]) -> bool:
         """Whether an event about the registration's subject is about this registration."""
         return True
+
+    def message_of(self, facts: EventFacts, item: EventItem, store: MessageStatusStore) -> MessageItem | None:
+        """The message an event is about: by the provider's reference; an integration whose events
+        can also name a message stored `unknown` (no reference yet) resolves it here."""
+        assert facts.subject_ref
+        return store.find_message_by_provider_ref(self.provider, facts.subject_ref)
 
     def apply_to_registration(
         self, store: RegistrationStore, registration: RegistrationItem, item: EventItem, state: str

@@ -93,7 +93,8 @@ def _apply_to_registrations(item: EventItem, facts: EventFacts, store: Registrat
 
 def _apply_to_message(item: EventItem, facts: EventFacts, store: MessageStatusStore) -> ProcessedEvent:
     assert facts.subject_ref and facts.state
-    message = store.find_message_by_provider_ref(item.provider, facts.subject_ref)
+    # by the provider's reference; an integration may also resolve a message stored `unknown`
+    message = registry.webhooks(item.provider).message_of(facts, item, store)
     if message is None:
         return ProcessedEvent(outcome="unmatched", detail_type=facts.detail_type, processed_at=utc_now())
     changed = store.apply_status(

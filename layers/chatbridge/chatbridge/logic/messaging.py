@@ -1,7 +1,10 @@
 """Sending messages and creating messaging resources at providers, and reading them back.
 
 Each POST runs once per Idempotency-Key (`run_once`): the provider step is called, then what it
-produced is stored with its provider reference and first status. Provider steps live in each
+produced is stored with its provider reference and first status. When the provider's outcome is
+unknown (no answer to a call not safe to repeat) the step describes the message `unknown`: it is
+stored and kept as the answer like a success, and only then raised as a 504 naming it, so the same
+key replays that instead of sending again. Provider steps live in each
 integration's `messaging` module, found through the registry and imported on first use, so a cold
 start loads only the provider it serves.
 """
@@ -15,6 +18,7 @@ from pydantic import BaseModel
 from chatbridge.clock import derived_id, random_id
 from chatbridge.errors import NotFoundError
 from chatbridge.integrations import registry
+from chatbridge.logic.outcomes import unknown_detail, unknown_outcome_error
 from chatbridge.message_statuses import history_order
 from chatbridge.models.messaging import (
     Message,
@@ -42,14 +46,14 @@ def to_resource(item: MessageItem) -> Message:
     return Message(**values, status_history=[_view(c) for c in history])
 
 
-def _save(store: MessageStore, item: MessageItem) -> MessageItem:
+def _save(store: MessageStore, item: MessageItem, match_keys: tuple[str, ...] = ()) -> MessageItem:
     from chatbridge.store.messages import MessageIdTakenError
 
     try:
-        return store.create_message(item)
+        return store.create_message(item, match_keys)
     except MessageIdTakenError:
         # The Idempotency-Key was used before, longer ago than its record lives: a new message.
-        return store.create_message(item.model_copy(update={"id": random_id()}))
+        return store.create_message(item.model_copy(update={"id": random_id()}), match_keys)
 
 
 def create(
@@ -65,14 +69,25 @@ def create(
 
     def compute() -> dict[str, Any]:
         dispatched = registry.step(operation, provider)(request, message_id_for(operation, caller, idempotency_key))
-        saved = dispatched.item if dispatched.stored else _save(store or get_message_store(), dispatched.item)
+        if dispatched.stored:
+            saved = dispatched.item
+        else:
+            saved = _save(store or get_message_store(), dispatched.item, dispatched.match_keys)
         outcome = MessageOutcome(created=dispatched.created, message=to_resource(saved), url=dispatched.url)
+        if dispatched.unknown:
+            # Returned, not raised: the idempotency record keeps it, so the same key replays it.
+            detail = unknown_detail("message", saved, saved.details, keyed=bool(idempotency_key))
+            outcome = MessageOutcome(created=False, message=to_resource(saved), outcome_unknown=detail)
         return outcome.model_dump(mode="json")
 
     from chatbridge.idempotency import run_once  # Powertools idempotency loads only when first needed
 
     answer = run_once(f"{operation}.create", idempotency_key, caller, request.model_dump(mode="json"), compute)
-    return MessageOutcome.model_validate(answer)
+    outcome = MessageOutcome.model_validate(answer)
+    if outcome.outcome_unknown:
+        message = outcome.message
+        raise unknown_outcome_error(provider, outcome.outcome_unknown, message.id, f"/v1/messages/{message.id}")
+    return outcome
 
 
 def get_message(

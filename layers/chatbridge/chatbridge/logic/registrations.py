@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from chatbridge.errors import NotFoundError
 from chatbridge.integrations import registry
+from chatbridge.logic.outcomes import unknown_detail, unknown_outcome_error
+from chatbridge.message_statuses import UNKNOWN_STATUS
 from chatbridge.models.registrations import Registration, RegistrationOutcome, RegistrationPage
 from chatbridge.models.requests import RegistrationRequest
 from chatbridge.store import RegistrationStore, get_store
@@ -21,13 +23,24 @@ def create_registration(
 ) -> RegistrationOutcome:
     def compute() -> dict[str, object]:
         item, created = registry.registrar(request.provider)(request)
-        saved = (store or get_store()).save_registration(item)
-        return RegistrationOutcome(created=created, registration=to_resource(saved)).model_dump(mode="json")
+        if item.status != UNKNOWN_STATUS:
+            saved = (store or get_store()).save_registration(item)
+            return RegistrationOutcome(created=created, registration=to_resource(saved)).model_dump(mode="json")
+        # The provider may hold it: stored `unknown` unless we already know more of this registration.
+        saved, _ = (store or get_store()).create_registration_if_absent(item)
+        detail = unknown_detail("registration", saved, item.details, keyed=bool(idempotency_key))
+        outcome = RegistrationOutcome(created=False, registration=to_resource(saved), outcome_unknown=detail)
+        return outcome.model_dump(mode="json")
 
     from chatbridge.idempotency import run_once  # Powertools idempotency loads only when first needed
 
     answer = run_once("registrations.create", idempotency_key, caller, request.model_dump(mode="json"), compute)
-    return RegistrationOutcome.model_validate(answer)
+    outcome = RegistrationOutcome.model_validate(answer)
+    if outcome.outcome_unknown:
+        registration = outcome.registration
+        location = f"/v1/registrations/{registration.id}"
+        raise unknown_outcome_error(registration.provider, outcome.outcome_unknown, registration.id, location)
+    return outcome
 
 
 def get_registration(registration_id: str, store: RegistrationStore | None = None) -> Registration:

@@ -42,6 +42,11 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
     provider: str | None = None
     provider_code: str | None = None
+    id: str | None = Field(
+        default=None,
+        description="The resource this problem is about, where one was stored: with `outcome-unknown`, the "
+        "registration or message saved with status `unknown` (read it at the `Location` header).",
+    )
 
 
 class Health(BaseModel):

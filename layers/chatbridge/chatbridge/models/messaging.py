@@ -91,3 +91,6 @@ class MessageOutcome(BaseModel):
     created: bool
     message: Message
     url: str | None = None
+    # The problem detail when the provider's outcome is unknown: the message is stored `unknown`
+    # and the answer is a 504 naming it (kept in the idempotency record, replayed as is).
+    outcome_unknown: str | None = None

@@ -58,3 +58,6 @@ class RegistrationOutcome(BaseModel):
 
     created: bool
     registration: Registration
+    # The problem detail when the provider's outcome is unknown: the registration is stored
+    # `unknown` and the answer is a 504 naming it (kept in the idempotency record, replayed as is).
+    outcome_unknown: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
@@ -30,6 +31,12 @@ class RegistrationStore(Protocol):
     def find_registrations(
         self, provider: str, user_id: str, limit: int, next_token: str | None
     ) -> tuple[list[RegistrationItem], str | None]: ...
+
+    def create_registration_if_absent(self, item: RegistrationItem) -> tuple[RegistrationItem, bool]:
+        """Store `item` unless a registration has its id; (what is stored, whether it was `item`).
+
+        For a registration whose outcome is unknown: what is already known of it is kept."""
+        ...
 
     def find_registration_by_provider_ref(self, provider: str, provider_ref: str) -> RegistrationItem | None:
         """The registration the provider knows as `provider_ref` (what its callbacks name)."""
@@ -90,10 +97,22 @@ class MessageStatusStore(Protocol):
         whether anything changed (False: unknown ref or a repeat)."""
         ...
 
+    def unknown_messages(self, provider: str, match_key: str, since: datetime) -> list[MessageItem]:
+        """Messages still `unknown` stored with `match_key` (see `create_message`) from `since` on."""
+        ...
+
+    def resolve_unknown(
+        self, message: MessageItem, *, status: str, provider_ref: str | None, note: str
+    ) -> MessageItem | None:
+        """Resolve a message stored `unknown`: its status and reference; None if no longer unknown."""
+        ...
+
 
 class MessageStore(MessageStatusStore, Protocol):
-    def create_message(self, item: MessageItem) -> MessageItem:
-        """Store a new message (and its provider_ref pointer); MessageIdTakenError if the id is taken."""
+    def create_message(self, item: MessageItem, match_keys: Sequence[str] = ()) -> MessageItem:
+        """Store a new message (and its provider_ref pointer); MessageIdTakenError if the id is taken.
+
+        `match_keys`, with an `unknown` message: what `unknown_messages` finds it by."""
         ...
 
 

@@ -111,6 +111,24 @@ class DynamoStore:
         )
         return RegistrationItem.model_validate(from_attributes(response["Attributes"]))
 
+    def create_registration_if_absent(self, item: RegistrationItem) -> tuple[RegistrationItem, bool]:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_attributes(_plain({**item.model_dump(mode="json"), **item.keys()})),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            existing = self.get_registration(item.id)
+            if existing is not None:
+                return existing, False
+            raise
+        if item.provider_ref:
+            self._put_registration_ref(
+                RegistrationRefItem(provider=item.provider, provider_ref=item.provider_ref, registration_id=item.id)
+            )
+        return item, True
+
     def get_registration(self, registration_id: str) -> RegistrationItem | None:
         response = self._client.get_item(
             TableName=self._table, Key=to_attributes(RegistrationItem.key(registration_id)), ConsistentRead=True

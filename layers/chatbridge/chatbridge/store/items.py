@@ -175,6 +175,35 @@ class MessageRefItem(BaseModel):
         return {"pk": f"MSGREF#{provider}#{provider_ref}", "sk": "MSGREF"}
 
 
+# A message stored `unknown` (its provider call got no answer) has no provider reference yet. What
+# a later callback or answer may name instead (a recipient, a pair of users: the integration's
+# `match_keys`) points to it from `UNKNOWN#<provider>#<match key>|<created_at>#<message id>`,
+# written with the message and kept a day (TTL); a Query from a time on finds the candidates.
+UNKNOWN_MATCH_TTL = timedelta(days=1)
+
+
+class UnknownMatchItem(BaseModel):
+    provider: str
+    match_key: str
+    message_id: str
+    created_at: SortableTime
+    expires_at: int
+
+    @staticmethod
+    def partition(provider: str, match_key: str) -> str:
+        return f"UNKNOWN#{provider}#{match_key}"
+
+    @staticmethod
+    def sort_key(created_at: datetime, message_id: str = "") -> str:
+        return f"{sortable_time(created_at)}#{message_id}"
+
+    def key(self) -> dict[str, str]:
+        return {
+            "pk": self.partition(self.provider, self.match_key),
+            "sk": self.sort_key(self.created_at, self.message_id),
+        }
+
+
 # -- provider events (webhook deliveries) -------------------------------------------------------
 # One item `EVENT#<provider>#<dedupe key>|EVENT` per delivery, with `entity: event` (the stream
 # filter's mark) and, where the subject is known, `EVSUBJECT#<provider>#<ref>` / version in gsi1.

@@ -2,7 +2,8 @@
 
 Key layout (see store/items.py): `MSG#<id>|MSG` the message, `MSG#<id>|RCPT#<recipient>` one
 recipient of a multi-recipient send, `MSGREF#<provider>#<provider_ref>|MSGREF` the pointer a
-callback follows. Every path is GetItem, Query or a conditional write.
+callback follows, `UNKNOWN#<provider>#<match key>|...` the pointers to a message stored
+`unknown`. Every path is GetItem, Query or a conditional write.
 
 Status updates arrive out of order and more than once (providers retry callbacks), so
 `apply_status` decides with conditions evaluated by DynamoDB, not by a read-then-write: an event
@@ -14,6 +15,7 @@ is stored without `status_at`, so our own first status yields to the first repor
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -22,15 +24,17 @@ from botocore.exceptions import ClientError
 
 from chatbridge.clock import utc_now
 from chatbridge.errors import BadRequestError, FieldIssue
-from chatbridge.message_statuses import rank_of
+from chatbridge.message_statuses import UNKNOWN_STATUS, rank_of
 from chatbridge.store.base import MessageRecord
 from chatbridge.store.dynamodb import decode_token, encode_token, from_attributes, to_attributes
 from chatbridge.store.items import (
     RECIPIENT_SK_PREFIX,
+    UNKNOWN_MATCH_TTL,
     MessageItem,
     MessageRefItem,
     RecipientItem,
     StatusChange,
+    UnknownMatchItem,
     sortable_time,
 )
 
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+# Pointers written with an `unknown` message (one transaction holds at most 100 writes).
+MAX_MATCH_KEYS = 50
 
 
 class MessageIdTakenError(Exception):
@@ -59,7 +65,7 @@ class DynamoMessageStore:
         self._client = client
         self._table = table_name
 
-    def create_message(self, item: MessageItem) -> MessageItem:
+    def create_message(self, item: MessageItem, match_keys: Sequence[str] = ()) -> MessageItem:
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -74,31 +80,108 @@ class DynamoMessageStore:
             }
         ]
         if item.provider_ref:
-            pointer = MessageRefItem(
-                provider=item.provider,
-                provider_ref=item.provider_ref,
-                message_id=item.id,
-                per_recipient=item.per_recipient,
-            )
             # The newest message wins a reference a provider hands out twice.
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_attributes(
-                            {**pointer.model_dump(mode="json"), **pointer.key(item.provider, item.provider_ref)}
-                        ),
-                    }
-                }
+            writes.append(self._ref_put(item, item.provider_ref))
+        expires_at = int((item.created_at + UNKNOWN_MATCH_TTL).timestamp())
+        for match_key in dict.fromkeys(match_keys[:MAX_MATCH_KEYS]):
+            pointer = UnknownMatchItem(
+                provider=item.provider,
+                match_key=match_key,
+                message_id=item.id,
+                created_at=item.created_at,
+                expires_at=expires_at,
             )
+            writes.append(self._put({**pointer.model_dump(mode="json"), **pointer.key()}))
+        if not self._transact(writes):
+            raise MessageIdTakenError(item.id)
+        return item
+
+    def unknown_messages(self, provider: str, match_key: str, since: datetime) -> list[MessageItem]:
+        """Messages still `unknown` that were stored with `match_key` from `since` on, oldest first."""
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="pk = :pk AND sk >= :since",
+            ExpressionAttributeValues={
+                ":pk": {"S": UnknownMatchItem.partition(provider, match_key)},
+                ":since": {"S": UnknownMatchItem.sort_key(since)},
+            },
+            Limit=MAX_MATCH_KEYS,
+        )
+        found = []
+        for pointer in response.get("Items", []):
+            record = self.get_message(str(from_attributes(pointer)["message_id"]), recipients_limit=1)
+            if record is not None and record.message.status == UNKNOWN_STATUS:
+                found.append(record.message)
+        return found
+
+    def resolve_unknown(
+        self, message: MessageItem, *, status: str, provider_ref: str | None, note: str
+    ) -> MessageItem | None:
+        """Give a message stored `unknown` the status (ours) and reference the provider's word
+        revealed, with a note of how; None when it is no longer `unknown` (resolved meanwhile).
+
+        The status has no status time, like every status of ours: the provider's first report on
+        the message still replaces it.
+        """
+        now = utc_now()
+        change = StatusChange(status=status, at=now)
+        values: dict[str, Any] = {
+            ":status": status,
+            ":unknown": UNKNOWN_STATUS,
+            ":note": note,
+            ":entry": [change.model_dump(mode="json", exclude_none=True)],
+            ":empty": [],
+            ":now": sortable_time(now),
+        }
+        expression = (
+            "SET #status = :status, #details.resolution = :note, updated_at = :now, "
+            "status_history = list_append(if_not_exists(status_history, :empty), :entry)"
+        )
+        if provider_ref:
+            expression += ", provider_ref = :ref"
+            values[":ref"] = provider_ref
+        writes: list[dict[str, Any]] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": to_attributes(MessageItem.key(message.id)),
+                    "UpdateExpression": expression,
+                    "ConditionExpression": "#status = :unknown",
+                    "ExpressionAttributeNames": {"#status": "status", "#details": "details"},
+                    "ExpressionAttributeValues": to_attributes(_plain_values(values)),
+                }
+            }
+        ]
+        if provider_ref:
+            writes.append(self._ref_put(message, provider_ref))
+        if not self._transact(writes):
+            return None
+        record = self.get_message(message.id, recipients_limit=1)
+        return record.message if record else None
+
+    def _put(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": to_attributes(values)}}
+
+    def _ref_put(self, message: MessageItem, provider_ref: str) -> dict[str, Any]:
+        """The write of the pointer a callback naming `provider_ref` follows to `message`."""
+        pointer = MessageRefItem(
+            provider=message.provider,
+            provider_ref=provider_ref,
+            message_id=message.id,
+            per_recipient=message.per_recipient,
+        )
+        return self._put({**pointer.model_dump(mode="json"), **pointer.key(message.provider, provider_ref)})
+
+    def _transact(self, writes: list[dict[str, Any]]) -> bool:
+        """Write all or nothing; False when the first write's condition failed."""
         try:
             self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
         except ClientError as exc:
             reasons = exc.response.get("CancellationReasons") or []
             if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
-                raise MessageIdTakenError(item.id) from exc
+                return False
             raise
-        return item
+        return True
 
     def get_message(
         self, message_id: str, *, recipients_limit: int = 100, next_token: str | None = None

@@ -27,7 +27,7 @@ from chatbridge.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from chatbridge.integrations.http import ProviderClient, http_pool
+from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
 
 PROVIDER = "biway"
 # Bi-way publishes no public address: each connection's secret carries its base_url.
@@ -158,7 +158,7 @@ class BiwayClient(ProviderClient):
             headers={"Authorization": f"Bearer {self._api_key.get_secret_value()}", "accept": "application/json"},
         )
         response = self.send(request, operation=operation, safe_to_repeat=safe_to_repeat)
-        return _answer(response, path)
+        return _answer(response, path, secrets=(self._api_key,))
 
 
 def _json_object(response: httpx.Response) -> dict[str, Any] | None:
@@ -177,24 +177,24 @@ def _reference(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _answer(response: httpx.Response, path: str) -> BiwayAnswer:
+def _answer(response: httpx.Response, path: str, secrets: tuple[SecretStr, ...] = ()) -> BiwayAnswer:
     status = response.status_code
     body = _json_object(response)
     if 200 <= status < 300:
         return BiwayAnswer(status_code=status, reference=_reference(body or {}), body=body or {})
-    raise _refusal(status, body, path)
+    raise _refusal(status, body, path, secrets)
 
 
-def _said(body: dict[str, Any] | None) -> str:
+def _said(body: dict[str, Any] | None, secrets: tuple[SecretStr, ...]) -> str:
     for name in ("error", "message", "detail"):
         value = (body or {}).get(name)
         if isinstance(value, str) and value:
-            return f" Bi-way said: {value[:200]}"
+            return f" Bi-way said: {provider_said(value, secrets)}"
     return ""
 
 
-def _refusal(status: int, body: dict[str, Any] | None, path: str) -> ChatbridgeError:
-    said, code = _said(body), str(status)
+def _refusal(status: int, body: dict[str, Any] | None, path: str, secrets: tuple[SecretStr, ...]) -> ChatbridgeError:
+    said, code = _said(body, secrets), str(status)
     if status in (400, 422):
         return ProviderRejectedError(
             f"Bi-way answered {status} to {path}: the input was refused.{said}",

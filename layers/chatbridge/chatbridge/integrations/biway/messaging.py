@@ -4,14 +4,17 @@ Bi-way's answers are kept (`details.provider_answer`) since nothing public says 
 fields matter, except what a chat token answers: its URL opens the chat, so it is answered once
 and never stored. A state in the answer (`state` or `status`) becomes the first status through
 the status vocabulary; without one, a send starts `accepted` and an agent `pending_verification`
-(the guide: "placé en attente de vérification").
+(the guide: "placé en attente de vérification"). A call that got no answer is recorded `unknown`
+with what was sent; a report naming one of its recipients later resolves it.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from chatbridge.clock import utc_now
+from chatbridge.errors import OutcomeUnknownError
 from chatbridge.integrations.biway.client import (
     PROVIDER,
     BiwayAgentPayload,
@@ -32,53 +35,74 @@ from chatbridge.integrations.biway.requests import (
     BiwayMessageRequest,
     BiwayTemplateRequest,
 )
-from chatbridge.integrations.interface import Dispatched, Step
-from chatbridge.message_statuses import our_status
+from chatbridge.integrations.biway.states import FIRST_STATUS
+from chatbridge.integrations.biway.webhooks import RESOLVED_BY_REPORT, recipient_key
+from chatbridge.integrations.interface import Dispatched, Step, outcome_of, unknown_outcome
+from chatbridge.message_statuses import UNKNOWN_STATUS, our_status
 from chatbridge.secrets import load_connection
 from chatbridge.store.items import MessageItem, StatusChange
 
 # Fields of a chat token answer that grant access to the chat.
 CHAT_ACCESS_FIELDS = ("url", "chat_url", "link", "token")
+NOT_RESOLVED = (
+    "Bi-way reports nothing on it that names it before it has a reference: check at Bi-way before creating it again."
+)
 
 
 def _client(connection: str) -> BiwayClient:
     return BiwayClient(load_connection(PROVIDER, connection, BiwayConnection))
 
 
-def _first_status(answer: BiwayAnswer, default: str) -> str:
+def _first_status(answer: BiwayAnswer, kind: str) -> str:
     state = answer.body.get("state") or answer.body.get("status")
-    return our_status(PROVIDER, state) if isinstance(state, str) and state.strip() else default
+    return our_status(PROVIDER, state) if isinstance(state, str) and state.strip() else FIRST_STATUS[kind]
 
 
-def _item(
+def _dispatched(
     message_id: str,
     connection: str,
     kind: str,
-    answer: BiwayAnswer,
+    result: BiwayAnswer | OutcomeUnknownError,
     *,
-    default_status: str,
+    sent_at: datetime,
+    details: dict[str, Any],
     recipients: int = 0,
     recipient: str | None = None,
     per_recipient: bool = False,
-    details: dict[str, Any],
-) -> MessageItem:
-    now = utc_now()
-    status = _first_status(answer, default_status)
-    return MessageItem(
+    reported_as: list[str] | None = None,
+    url: str | None = None,
+) -> Dispatched:
+    """The message record of a call: from Bi-way's answer, or `unknown` when none came back.
+
+    An unknown record keeps pointers by the recipients Bi-way's reports on it would name
+    (`reported_as`), so that the first report naming one of them resolves it (BiwayWebhooks).
+    """
+    reported_as = reported_as or []
+    if isinstance(result, OutcomeUnknownError):
+        status, reference, at = UNKNOWN_STATUS, None, sent_at  # reports are matched from when it left
+        resolved_by = RESOLVED_BY_REPORT if reported_as else NOT_RESOLVED
+        details = {**details, "outcome_unknown": unknown_outcome(result, resolved_by)}
+    else:
+        status, reference, at = _first_status(result, kind), result.reference, utc_now()
+        details = {**details, "provider_answer": result.body}
+    item = MessageItem(
         id=message_id,
         provider=PROVIDER,
         connection=connection,
         kind=kind,
         status=status,
-        provider_ref=answer.reference,
+        provider_ref=reference,
         recipients=recipients,
         recipient=recipient,
         per_recipient=per_recipient,
         details=details,
-        status_history=[StatusChange(status=status, at=now)],
-        created_at=now,
-        updated_at=now,
+        status_history=[StatusChange(status=status, at=at)],
+        created_at=at,
+        updated_at=at,
     )
+    if status != UNKNOWN_STATUS:
+        return Dispatched(item=item, url=url)
+    return Dispatched(item=item, match_keys=tuple(recipient_key(r) for r in reported_as))
 
 
 def _without(fields: dict[str, Any], *names: str) -> dict[str, Any]:
@@ -87,86 +111,97 @@ def _without(fields: dict[str, Any], *names: str) -> dict[str, Any]:
 
 def submit(request: BiwayMessageRequest, message_id: str) -> Dispatched:
     fields = request.provider_fields()
-    answer = _client(request.connection).submit(BiwaySubmitPayload.model_validate(fields))
-    details = {"request": _without(fields, "recipient"), "provider_answer": answer.body}
-    item = _item(
+    payload = BiwaySubmitPayload.model_validate(fields)
+    sent_at = utc_now()
+    result = outcome_of(lambda: _client(request.connection).submit(payload))
+    return _dispatched(
         message_id,
         request.connection,
         "submit",
-        answer,
-        default_status="accepted",
+        result,
+        sent_at=sent_at,
+        details={"request": _without(fields, "recipient")},
         recipients=1,
         recipient=request.recipient,
-        details=details,
+        reported_as=[request.recipient],
     )
-    return Dispatched(item=item)
 
 
 def conversation(request: BiwayConversationRequest, message_id: str) -> Dispatched:
     fields = request.provider_fields()
-    answer = _client(request.connection).conversation(BiwayConversationPayload.model_validate(fields))
+    payload = BiwayConversationPayload.model_validate(fields)
+    sent_at = utc_now()
+    result = outcome_of(lambda: _client(request.connection).conversation(payload))
     # A few recipients (at most 50): kept with the message, unlike a broadcast's.
-    details = {
-        "request": _without(fields, "recipients"),
-        "recipient_list": request.recipients,
-        "provider_answer": answer.body,
-    }
-    item = _item(
+    return _dispatched(
         message_id,
         request.connection,
         "conversation",
-        answer,
-        default_status="accepted",
+        result,
+        sent_at=sent_at,
+        details={"request": _without(fields, "recipients"), "recipient_list": request.recipients},
         recipients=len(request.recipients),
         per_recipient=True,
-        details=details,
+        reported_as=request.recipients,
     )
-    return Dispatched(item=item)
 
 
 def broadcast(request: BiwayBroadcastRequest, message_id: str) -> Dispatched:
     fields = request.provider_fields()
-    answer = _client(request.connection).broadcast(BiwayBroadcastPayload.model_validate(fields))
+    payload = BiwayBroadcastPayload.model_validate(fields)
+    sent_at = utc_now()
+    result = outcome_of(lambda: _client(request.connection).broadcast(payload))
     # Up to 10,000 recipients: only their number is kept; callbacks create a record per recipient.
-    details = {"request": _without(fields, "recipients"), "provider_answer": answer.body}
-    item = _item(
+    return _dispatched(
         message_id,
         request.connection,
         "broadcast",
-        answer,
-        default_status="accepted",
+        result,
+        sent_at=sent_at,
+        details={"request": _without(fields, "recipients")},
         recipients=len(request.recipients),
         per_recipient=True,
-        details=details,
+        reported_as=request.recipients,
     )
-    return Dispatched(item=item)
 
 
 def chat_token(request: BiwayChatTokenRequest, message_id: str) -> Dispatched:
     fields = request.provider_fields()
-    answer = _client(request.connection).create_chat_token(BiwayChatTokenPayload.model_validate(fields))
-    url = next((str(answer.body[f]) for f in CHAT_ACCESS_FIELDS[:3] if answer.body.get(f)), None)
-    details = {"request": fields, "provider_answer": _without(answer.body, *CHAT_ACCESS_FIELDS)}
-    item = _item(message_id, request.connection, "chat_token", answer, default_status="created", details=details)
-    return Dispatched(item=item, url=url)
+    payload = BiwayChatTokenPayload.model_validate(fields)
+    sent_at = utc_now()
+    result = outcome_of(lambda: _client(request.connection).create_chat_token(payload))
+    url = None
+    if isinstance(result, BiwayAnswer):
+        url = next((str(result.body[f]) for f in CHAT_ACCESS_FIELDS[:3] if result.body.get(f)), None)
+        result = result.model_copy(update={"body": _without(result.body, *CHAT_ACCESS_FIELDS)})
+    # Using the token reports `read` naming the recipient it was made for, when the request names one.
+    recipient = fields.get("recipient")
+    return _dispatched(
+        message_id,
+        request.connection,
+        "chat_token",
+        result,
+        sent_at=sent_at,
+        details={"request": fields},
+        reported_as=[recipient] if isinstance(recipient, str) and recipient else None,
+        url=url,
+    )
 
 
 def template(request: BiwayTemplateRequest, message_id: str) -> Dispatched:
     fields = request.provider_fields()
-    answer = _client(request.connection).create_template(BiwayTemplatePayload.model_validate(fields))
-    details = {"request": fields, "provider_answer": answer.body}
-    item = _item(message_id, request.connection, "template", answer, default_status="accepted", details=details)
-    return Dispatched(item=item)
+    payload = BiwayTemplatePayload.model_validate(fields)
+    sent_at = utc_now()
+    result = outcome_of(lambda: _client(request.connection).create_template(payload))
+    return _dispatched(message_id, request.connection, "template", result, sent_at=sent_at, details={"request": fields})
 
 
 def agent(request: BiwayAgentRequest, message_id: str) -> Dispatched:
     fields = request.provider_fields()
-    answer = _client(request.connection).create_agent(BiwayAgentPayload.model_validate(fields))
-    details = {"request": fields, "provider_answer": answer.body}
-    item = _item(
-        message_id, request.connection, "agent", answer, default_status="pending_verification", details=details
-    )
-    return Dispatched(item=item)
+    payload = BiwayAgentPayload.model_validate(fields)
+    sent_at = utc_now()
+    result = outcome_of(lambda: _client(request.connection).create_agent(payload))
+    return _dispatched(message_id, request.connection, "agent", result, sent_at=sent_at, details={"request": fields})
 
 
 # operation -> step, as the registry looks them up

@@ -21,3 +21,15 @@ STATES: dict[str, str] = {
     "refused": "rejected",
     "expired": "expired",
 }
+
+# What a message record of each kind starts as when Bi-way's answer names no state (the guide:
+# agents are "placé en attente de vérification"); also what a record stored `unknown` becomes once
+# a report shows Bi-way got it.
+FIRST_STATUS: dict[str, str] = {
+    "submit": "accepted",
+    "conversation": "accepted",
+    "broadcast": "accepted",
+    "chat_token": "created",
+    "template": "accepted",
+    "agent": "pending_verification",
+}

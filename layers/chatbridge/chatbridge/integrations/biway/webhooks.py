@@ -9,14 +9,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from chatbridge.integrations.biway.states import FIRST_STATUS
 from chatbridge.integrations.interface import Webhooks
 from chatbridge.integrations.webhook_fields import MAX_EVENT_ID_LENGTH, EventFacts, identifier, parse_time
 from chatbridge.message_statuses import our_status
+from chatbridge.observability import logger
 from chatbridge.store.items import SubjectKind
+
+if TYPE_CHECKING:
+    from chatbridge.store import MessageStatusStore
+    from chatbridge.store.items import EventItem, MessageItem
 
 PROVIDER = "biway"
 # Event type -> (what it changes here, the resource name used in EventBridge detail-types).
@@ -39,6 +46,16 @@ CALLBACK_EXAMPLE: dict[str, Any] = {
     "data": {},
 }
 SETUP = "`POST /system/callback`, `make biway-callback`"
+REPORT_EVENT = "MESSENGER_REPORT"
+# A message stored `unknown` (Bi-way's answer never came back, so we hold no reference of it) is
+# resolved by an unmatched report naming one of its recipients that we receive within this time
+# after we sent it. Both instants are ours (when we sent, when we received the report): Bi-way's
+# clock is never compared with ours.
+RECONCILE_WINDOW = timedelta(hours=1)
+RESOLVED_BY_REPORT = (
+    "Bi-way's first delivery report naming its recipient (within an hour) resolves it and gives it Bi-way's "
+    "reference; its status then follows the reports."
+)
 UNDERSTOOD_FIELDS = "`event_id`, `event`, `resource_id`, `state`, `occurred_at`, `recipient`"
 
 
@@ -54,6 +71,11 @@ class BiwayCallback(BaseModel):
     occurred_at: str | int | float | None = None
     recipient: str | None = None
     data: Any = None
+
+
+def recipient_key(recipient: str) -> str:
+    """How an `unknown` message is found by a recipient a report names (digits: `+33 6 70...` = `33670...`)."""
+    return "recipient:" + re.sub(r"\D", "", recipient)
 
 
 def biway_state(raw: str | None) -> str | None:
@@ -85,6 +107,39 @@ class BiwayWebhooks(Webhooks):
             occurred_at=parse_time(callback.occurred_at),
             facts={name: value for name, value in facts.items() if value is not None},
         )
+
+    def message_of(self, facts: EventFacts, item: EventItem, store: MessageStatusStore) -> MessageItem | None:
+        found = super().message_of(facts, item, store)
+        recipient = facts.facts.get("recipient")
+        if found is not None or (facts.event_type or "").strip().upper() != REPORT_EVENT or not recipient:
+            return found
+        # Unmatched: the report may be about a message whose submit got no answer.
+        candidates = [
+            message
+            for message in store.unknown_messages(
+                PROVIDER, recipient_key(recipient), item.received_at - RECONCILE_WINDOW
+            )
+            if message.created_at <= item.received_at
+        ]
+        if len(candidates) != 1:
+            if candidates:
+                logger.info(
+                    "Bi-way report matches several unknown messages: left unmatched",
+                    extra={"event_id": item.id, "message_ids": [m.id for m in candidates]},
+                )
+            return None
+        (message,) = candidates
+        assert facts.subject_ref  # checked by the events processor
+        note = (
+            f"Bi-way reported on recipient {recipient} as {facts.subject_ref} (event {item.id}): it got the "
+            "request whose answer never came back."
+        )
+        resolved = store.resolve_unknown(
+            message, status=FIRST_STATUS.get(message.kind, "accepted"), provider_ref=facts.subject_ref, note=note
+        )
+        if resolved is not None:
+            logger.info("unknown message resolved by a report", extra={"message_id": message.id, "event_id": item.id})
+        return resolved or super().message_of(facts, item, store)
 
 
 WEBHOOKS = BiwayWebhooks(PROVIDER)

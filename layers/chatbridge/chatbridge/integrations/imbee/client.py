@@ -12,8 +12,9 @@ Document: every call is a POST with `Content-Type: application/json`, `Authoriza
 - `/chat/create` {type: "chat", contacts: [{idsha}]} -> {contacts: [{idsha, isadmin}], conversationId,
   previously_created}
 
-The document does not say how Imbee refuses credentials; an HTTP 401/403 is taken as that, and the
-envelope code is read whatever the HTTP status.
+The document does not say how Imbee refuses credentials; an HTTP 401/403 is taken as that. An
+HTTP 5xx is Imbee's failure (502) whatever its envelope's code says; below that the envelope code
+is read whatever the HTTP status (code 1: the request was refused, 422).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from chatbridge.errors import ChatbridgeError, ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
-from chatbridge.integrations.http import ProviderClient, http_pool
+from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
 
 PROVIDER = "imbee"
 # The document says the host "will be provided by Imbee": there is no public default.
@@ -151,8 +152,10 @@ class ImbeeClient(ProviderClient):
     def create_chat(self, user_apikey: SecretStr, request: ImbeeChatRequest) -> ImbeeChat:
         body = request.model_dump(mode="json", exclude_none=True)
         # The chat is opened by its first member: X-WOOS-KEY is that user's apikey, never the corporate token.
-        # Asking again answers previously_created with the same conversation: safe to repeat.
-        envelope = self._post(CHAT_PATH, body, user_apikey, operation="chat-create", safe_to_repeat=True)
+        # Asking again answers the same conversation, but `previously_created`: after a lost answer it would
+        # say the chat existed when the lost attempt created it. So not repeated: recorded `unknown`, and
+        # resolved by a later request's previously_created (imbee.messaging).
+        envelope = self._post(CHAT_PATH, body, user_apikey, operation="chat-create", safe_to_repeat=False)
         return _body_as(ImbeeChat, envelope, "chat")
 
     def _post(
@@ -169,16 +172,16 @@ class ImbeeClient(ProviderClient):
             },
         )
         response = self.send(request, operation=operation, safe_to_repeat=safe_to_repeat)
-        return _envelope_of(response, path)
+        return _envelope_of(response, path, secrets=(self._auth, self._corporate_token, woos_key))
 
 
-def _envelope_of(response: httpx.Response, path: str) -> ImbeeEnvelope:
+def _envelope_of(response: httpx.Response, path: str, secrets: tuple[SecretStr, ...] = ()) -> ImbeeEnvelope:
     status = response.status_code
     try:
         envelope: ImbeeEnvelope | None = ImbeeEnvelope.model_validate(response.json())
     except (ValueError, ValidationError):
         envelope = None
-    said = f" Imbee said: {envelope.message[:200]}" if envelope and envelope.message else ""
+    said = f" Imbee said: {provider_said(envelope.message, secrets)}" if envelope and envelope.message else ""
     if status in (401, 403):
         raise ProviderAuthError(
             f"Imbee answered {status} to {path}: the connection's auth or X-WOOS-KEY was refused.{said}",
@@ -186,23 +189,30 @@ def _envelope_of(response: httpx.Response, path: str) -> ImbeeEnvelope:
             provider=PROVIDER,
             provider_code=str(envelope.code if envelope else status),
         )
+    if status >= 500:
+        # Imbee's own failure, whatever code its envelope carries (it says 1, "error", for anything).
+        raise _http_failure(status, path, said)
     if envelope is None:
         raise ProviderUnavailableError(
             f"Imbee answered {status} to {path} without its response envelope.",
-            title="Imbee is unavailable" if status >= 500 else "Unexpected answer from Imbee",
+            title="Unexpected answer from Imbee",
             provider=PROVIDER,
             provider_code=str(status),
         )
     if envelope.code != 0:
         raise _refusal(envelope, path, said)
     if status >= 300:
-        raise ProviderUnavailableError(
-            f"Imbee answered HTTP {status} to {path}.{said}",
-            title="Imbee is unavailable" if status >= 500 else "Unexpected answer from Imbee",
-            provider=PROVIDER,
-            provider_code=str(status),
-        )
+        raise _http_failure(status, path, said)
     return envelope
+
+
+def _http_failure(status: int, path: str, said: str) -> ProviderUnavailableError:
+    return ProviderUnavailableError(
+        f"Imbee answered HTTP {status} to {path}.{said}",
+        title="Imbee is unavailable" if status >= 500 else "Unexpected answer from Imbee",
+        provider=PROVIDER,
+        provider_code=str(status),
+    )
 
 
 def _refusal(envelope: ImbeeEnvelope, path: str, said: str) -> ChatbridgeError:

@@ -26,7 +26,7 @@ from chatbridge.errors import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from chatbridge.integrations.http import ProviderClient, http_pool
+from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
 
 PROVIDER = "smartico"
 DEFAULT_BASE_URL = "https://boapi.smartico.ai"
@@ -153,17 +153,18 @@ class SmarticoClient(ProviderClient):
         # A second attempt of a registration that went through answers USERNAME_ALREADY_EXISTS:
         # only a request that never left (or a 429) is repeated.
         response = self.send(request, operation="register-aff", safe_to_repeat=False)
-        return self._affiliate(response)
+        # errMsg can echo the request: what we sent as secret never reaches our answers or logs.
+        return self._affiliate(response, secrets=(payload.password, payload.token))
 
-    def _affiliate(self, response: httpx.Response) -> SmarticoAffiliate:
+    def _affiliate(self, response: httpx.Response, secrets: tuple[SecretStr | str, ...]) -> SmarticoAffiliate:
         answer = _answer_of(response)
         if answer is None:
             raise _http_failure(response)
         if answer.err_code == 0:
             ref = None if answer.affiliate_id in (None, "") else str(answer.affiliate_id)
-            return SmarticoAffiliate(affiliate_id=ref, message=answer.err_msg)
+            return SmarticoAffiliate(affiliate_id=ref, message=provider_said(answer.err_msg, secrets) or None)
         known = ERROR_CODES.get(answer.err_code)
-        said = f" Smartico said: {answer.err_msg[:200]}" if answer.err_msg else ""
+        said = f" Smartico said: {provider_said(answer.err_msg, secrets)}" if answer.err_msg else ""
         if known is None:
             raise ProviderUnavailableError(
                 f"Smartico answered the undocumented code {answer.err_code}.{said}",

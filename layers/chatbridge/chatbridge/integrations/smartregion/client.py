@@ -65,20 +65,21 @@ class SmartRegionClient(ProviderClient):
 
     def _answer(self, response: httpx.Response) -> SmartRegionRegistrationAnswer:
         status = response.status_code
+        said = body_excerpt(response, secrets=(self._api_key,))
         if status == 201:
             return SmartRegionRegistrationAnswer(outcome="created", status_code=status)
         if status == 200:
             return SmartRegionRegistrationAnswer(outcome="updated", status_code=status)
         if status == 404:
             raise ProviderRejectedError(
-                f"SmartRegion answered 404: the channel or project was not found ({body_excerpt(response)}).",
+                f"SmartRegion answered 404: the channel or project was not found ({said}).",
                 title="SmartRegion does not know this channel or project",
                 provider=PROVIDER,
                 provider_code="404",
             )
         if status == 400:
             raise ProviderRejectedError(
-                f"SmartRegion answered 400: a required parameter is missing or wrong ({body_excerpt(response)}).",
+                f"SmartRegion answered 400: a required parameter is missing or wrong ({said}).",
                 title="SmartRegion rejected the registration",
                 provider=PROVIDER,
                 provider_code="400",
@@ -92,7 +93,7 @@ class SmartRegionClient(ProviderClient):
                 provider_code=str(status),
             )
         raise ProviderUnavailableError(
-            f"SmartRegion answered {status} ({body_excerpt(response)}).",
+            f"SmartRegion answered {status} ({said}).",
             title="SmartRegion is unavailable" if status >= 500 else "Unexpected answer from SmartRegion",
             provider=PROVIDER,
             provider_code=str(status),

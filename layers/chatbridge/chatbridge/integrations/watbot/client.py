@@ -25,7 +25,7 @@ from chatbridge.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool
+from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool, provider_said
 from chatbridge.integrations.ratelimit import RateLimit
 from chatbridge.integrations.webhook_fields import parse_time
 
@@ -200,25 +200,29 @@ class WatbotClient(ProviderClient):
 
     def _answer(self, operation: str, response: httpx.Response) -> Any:
         status = response.status_code
+        secrets = (self._token,)  # sent in the query string: an echoed URL would carry it
         if 200 <= status < 300:
             try:
                 body = response.json() if response.content else {}
             except ValueError as exc:
                 raise ProviderUnavailableError(
-                    f"Watbot answered {operation} with {status} but not JSON ({body_excerpt(response)}).",
+                    f"Watbot answered {operation} with {status} but not JSON "
+                    f"({body_excerpt(response, secrets=secrets)}).",
                     title="Unexpected answer from Watbot",
                     provider=PROVIDER,
                     provider_code=str(status),
                 ) from exc
             if isinstance(body, dict) and (body.get("success") is False or body.get("status") == "error"):
                 raise ProviderRejectedError(
-                    f"Watbot refused {operation}: {_message(body) or body_excerpt(response)}.",
+                    f"Watbot refused {operation}: "
+                    f"{provider_said(_message(body), secrets, 300) or body_excerpt(response, secrets=secrets)}.",
                     title="Watbot rejected the request",
                     provider=PROVIDER,
                     provider_code=str(body.get("code", status)),
                 )
             return body
-        message = (_message_of(response) or body_excerpt(response)).rstrip(".")
+        said = provider_said(_message_of(response), secrets, 300) or body_excerpt(response, secrets=secrets)
+        message = said.rstrip(".")
         if status in (401, 403):
             raise ProviderAuthError(
                 f"Watbot answered {status} to {operation}: the connection's api_token was refused. "
@@ -249,7 +253,7 @@ class WatbotClient(ProviderClient):
                 provider_code="429",
             )
         raise ProviderUnavailableError(
-            f"Watbot answered {status} to {operation} ({body_excerpt(response)}).",
+            f"Watbot answered {status} to {operation} ({body_excerpt(response, secrets=secrets)}).",
             title="Watbot is unavailable" if status >= 500 else "Unexpected answer from Watbot",
             provider=PROVIDER,
             provider_code=str(status),
@@ -283,7 +287,7 @@ def _rows(body: Any) -> list[Any]:
 
 def _message(body: dict[str, Any]) -> str:
     message = body.get("message") or body.get("error") or ""
-    return str(message)[:300]
+    return str(message)
 
 
 def _message_of(response: httpx.Response) -> str:
