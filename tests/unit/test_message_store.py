@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -300,3 +301,19 @@ def test_pointers_to_an_unknown_message_expire_a_day_after_it(store) -> None:
 
     assert pointer["pk"]["S"] == "UNKNOWN#biway#recipient:33670000000"
     assert int(pointer["expires_at"]["N"]) == int((T0 + timedelta(days=1)).timestamp())
+
+
+def test_whatever_a_provider_answers_can_be_stored(store) -> None:
+    # a provider's answer kept with the message: an empty member name and nesting deeper than DynamoDB keeps
+    deep: dict[str, Any] = {"leaf": True}
+    for _ in range(40):
+        deep = {"level": deep}
+    answer = {"": "empty name", "nested": {"": 1}, "deep": deep}
+
+    store.create_message(message(details={"provider_answer": answer}))
+
+    stored = store.get_message("m-1")
+    assert stored is not None
+    kept = stored.message.details["provider_answer"]
+    assert kept["(empty)"] == "empty name" and kept["nested"] == {"(empty)": 1}
+    assert "leaf" in json.dumps(kept["deep"])  # the deep part is kept, as JSON text below the limit

@@ -28,8 +28,25 @@ _deserializer = TypeDeserializer()
 USER_INDEX = "gsi1"
 
 
+# DynamoDB keeps 32 levels of nesting in an item; free-form values (a provider's answer kept with a
+# message) are stored as JSON text from this depth on, and a map key DynamoDB refuses (empty) is renamed.
+STORABLE_DEPTH = 24
+EMPTY_KEY = "(empty)"
+
+
+def storable(value: Any, depth: int = 0) -> Any:
+    """`value` in a shape DynamoDB accepts, whatever a provider put in it."""
+    if isinstance(value, dict | list) and depth >= STORABLE_DEPTH:
+        return json.dumps(value, default=str)
+    if isinstance(value, dict):
+        return {(key or EMPTY_KEY): storable(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item, depth + 1) for item in value]
+    return value
+
+
 def to_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: _serializer.serialize(v) for k, v in values.items() if v is not None}
+    return {k: _serializer.serialize(storable(v)) for k, v in values.items() if v is not None}
 
 
 def _numbers_back(value: Any) -> Any:
