@@ -374,7 +374,11 @@ def run_api_path(sam: SamCli, stack: LocalStack, report: Report, scratch: Path) 
             "event": "MESSENGER_REPORT",
             "resource_id": created["provider_ref"],
             "state": "read",
-            # after the message's own status time (ours, to the microsecond), or the report is history only
+            # A provider time after the message's creation, as Bi-way's own reports carry. Not
+            # earlier: the message store compares a first report's time with our own creation
+            # time, so a report stamped before it (e.g. the same second, truncated) only joins the
+            # history, against DESIGN section 2 ("our own initial status always yields to the first
+            # provider report"); tests/unit/test_events_processor.py fails on that since 2026-11-27.
             "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
             "recipient": message["recipient"],
             "data": {},
