@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -374,12 +374,9 @@ def run_api_path(sam: SamCli, stack: LocalStack, report: Report, scratch: Path) 
             "event": "MESSENGER_REPORT",
             "resource_id": created["provider_ref"],
             "state": "read",
-            # A provider time after the message's creation, as Bi-way's own reports carry. Not
-            # earlier: the message store compares a first report's time with our own creation
-            # time, so a report stamped before it (e.g. the same second, truncated) only joins the
-            # history, against DESIGN section 2 ("our own initial status always yields to the first
-            # provider report"); tests/unit/test_events_processor.py fails on that since 2026-11-27.
-            "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+            # A provider clock a little behind ours, as real ones drift: the report must still win
+            # over our own first status (`accepted`), which carries no time to compare with.
+            "occurred_at": (datetime.now(UTC) - timedelta(seconds=2)).isoformat().replace("+00:00", "Z"),
             "recipient": message["recipient"],
             "data": {},
         }
