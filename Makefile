@@ -5,11 +5,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov pins its own boto3 (and networkx, packaging), incompatible with requirements-dev.txt: own venv
+CHECKOV_VENV := .venv-checkov
 # `sam build` needs an interpreter matching the python3.13 runtime; pyenv provides it here.
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev demo test unit unit-future integration lint format validate build bench api-key biway-callback ci clean
+.PHONY: help install dev demo test unit unit-future integration lint format validate checkov build bench api-key api-keys api-key-revoke biway-callback ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -20,7 +22,11 @@ help:
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
 	@echo "make bench      cold start, fan-out and callback benchmarks"
-	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
+	@echo "make checkov    checkov on template.yaml (every skip carries its reason in the template)"
+	@echo "make api-key NAME=ops SCOPES=\"registrations:read events:read\" [PROVIDERS=smartregion] [EXPIRES=90d]"
+	@echo "                create an API key in the table TABLE_NAME names (printed once)"
+	@echo "make api-keys   list the keys (ids, names, scopes, status; never the keys)"
+	@echo "make api-key-revoke ID=<key id>   revoke a key (refused by the API within 60 s)"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
 
 $(VENV)/.installed: requirements-dev.txt layers/chatbridge/requirements.txt
@@ -37,6 +43,12 @@ $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
@@ -74,6 +86,10 @@ format: $(VENV)/.installed
 validate: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) validate --lint
 
+# --skip-download: no call home for guidelines (CI has no network beyond the package registries)
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+
 build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
 
@@ -82,14 +98,23 @@ bench: install
 	$(PY) -m benchmarks.fanout
 	$(PY) -m benchmarks.callbacks
 
+SCOPES ?=
+PROVIDERS ?=
+EXPIRES ?=
 api-key: $(VENV)/.installed
-	$(PY) -m local.api_key --name "$(NAME)"
+	$(PY) -m local.api_key create --name "$(NAME)" $(foreach s,$(SCOPES),--scope "$(s)") $(foreach p,$(PROVIDERS),--provider "$(p)") $(if $(EXPIRES),--expires "$(EXPIRES)")
+
+api-keys: $(VENV)/.installed
+	$(PY) -m local.api_key list
+
+api-key-revoke: $(VENV)/.installed
+	$(PY) -m local.api_key revoke "$(ID)"
 
 # After a deploy, once per Bi-way connection (AWS credentials from your profile).
 biway-callback: $(VENV)/.installed
 	$(PY) -m tools.biway_callback --api-url "$(API_URL)" --connection "$(or $(CONNECTION),default)"
 
-ci: lint validate test build
+ci: lint validate checkov test build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -46,6 +46,8 @@ SECRETS_PREFIX = "chatbridge"
 DEMO_KEY_NAME = "demo"
 # The key sealing provider-issued credentials, created in moto's KMS (template.yaml: CredentialsKey).
 CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials"
+# The key sealing pagination tokens (template.yaml: PageTokenKey).
+PAGE_TOKEN_KEY_ALIAS = "alias/chatbridge-page-tokens"
 FORCE_MOTO_ENV = "CHATBRIDGE_FORCE_MOTO"
 # Unset while the stack runs: with the dummy keys above, a profile or session token from the
 # developer's shell could otherwise mix real credentials into local calls.
@@ -221,6 +223,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_KMS": self.secrets_endpoint,
             "CREDENTIALS_KEY_ID": CREDENTIALS_KEY_ALIAS,
+            "PAGE_TOKEN_KEY_ID": PAGE_TOKEN_KEY_ALIAS,
             "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_SQS": self.secrets_endpoint,
             "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
@@ -279,6 +282,8 @@ class LocalStack:
         )
         key_id = kms.create_key(Description="chatbridge local credentials key")["KeyMetadata"]["KeyId"]
         kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=key_id)
+        page_key_id = kms.create_key(Description="chatbridge local page token key")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=PAGE_TOKEN_KEY_ALIAS, TargetKeyId=page_key_id)
         self._put_secret(
             f"{SECRETS_PREFIX}/smartico/default", {"hostname": SMARTICO_DEMO_HOSTNAME, "base_url": self.smartico.url}
         )
@@ -303,6 +308,8 @@ class LocalStack:
 
     @staticmethod
     def _issue_demo_key() -> str:
+        from chatbridge.access import SCOPES
         from chatbridge.logic.api_keys import issue_api_key
 
-        return issue_api_key(DEMO_KEY_NAME).key
+        # the demo key may do everything, key management included
+        return issue_api_key(DEMO_KEY_NAME, scopes=SCOPES, created_by="local").key

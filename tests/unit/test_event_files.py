@@ -55,14 +55,15 @@ def test_api_event_files_give_their_expected_status(providers, context, manifest
 def test_authorizer_event_file(aws, context, known_key: bool) -> None:
     event = load_event("authorizer/request.json")
     if known_key:
-        key = issue_api_key("events").key
+        key = issue_api_key("events", scopes=["registrations:write"]).key
         event["headers"]["x-api-key"] = key
         event["identitySource"] = [key]
 
     answer = handler_of("AuthorizerFunction")(event, context)
 
-    assert answer["isAuthorized"] is True
-    assert answer["context"]["authenticated"] is known_key
+    # the file's placeholder key is unknown: denied at the gateway, no backend invocation
+    assert answer["isAuthorized"] is known_key
+    assert (answer.get("context") or {}).get("scopes") == ("registrations:write" if known_key else None)
 
 
 def test_openapi_event_lists_every_template_route(providers, context) -> None:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatbridge import problems
+from chatbridge import access, problems
 from chatbridge.errors import ChatbridgeError, PayloadTooLargeError, UnauthorizedError
 from chatbridge.invocation import current_lambda_context
 from chatbridge.observability import logger, metrics, traced
@@ -77,6 +77,10 @@ def _gatekeeper(event: dict[str, Any]) -> ChatbridgeError | None:
             return UnauthorizedError(
                 f"Send a valid API key in the `{API_KEY_HEADER}` header.",
             )
+        # the route's scope and the key's expiry (chatbridge.access declares every route's scope)
+        refused = access.refusal(event)
+        if refused is not None:
+            return refused
     size = _body_size(event)
     if size > MAX_BODY_BYTES:
         return PayloadTooLargeError(f"The body is {size} bytes; the limit is {MAX_BODY_BYTES} bytes.")

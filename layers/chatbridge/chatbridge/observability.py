@@ -44,14 +44,18 @@ def get_tracer() -> Tracer:
 
 
 def traced(handler: Handler) -> Handler:
-    """`Tracer.capture_lambda_handler`, applied on the first call instead of at import."""
+    """`Tracer.capture_lambda_handler`, applied on the first call instead of at import.
+
+    Responses are never recorded (`capture_response=False`, and POWERTOOLS_TRACER_CAPTURE_RESPONSE
+    is "false" on every function in template.yaml): they hold chat-token URLs and new API keys.
+    """
     captured: list[Callable[..., Any]] = []
 
     def invoke(event: Any, context: Any) -> Any:
         if not tracing_enabled():
             return handler(event, context)
         if not captured:
-            captured.append(get_tracer().capture_lambda_handler(handler))
+            captured.append(get_tracer().capture_lambda_handler(handler, capture_response=False))
         return captured[0](event, context)
 
     return invoke  # type: ignore[return-value]

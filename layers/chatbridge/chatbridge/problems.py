@@ -23,6 +23,7 @@ def problem_response(
     errors: list[FieldIssue] | None = None,
     provider: str | None = None,
     provider_code: str | None = None,
+    required_scope: str | None = None,
 ) -> Response[str]:
     problem = Problem(
         type=PROBLEM_TYPE_BASE + kind,
@@ -32,6 +33,7 @@ def problem_response(
         errors=[FieldError(field=e.field, message=e.message) for e in errors] if errors else None,
         provider=provider,
         provider_code=provider_code,
+        required_scope=required_scope,
     )
     return Response(
         status_code=status,
@@ -53,6 +55,7 @@ def from_chatbridge_error(exc: ChatbridgeError) -> Response[str]:
         errors=exc.errors,
         provider=exc.provider,
         provider_code=exc.provider_code,
+        required_scope=getattr(exc, "required_scope", None),
     )
 
 

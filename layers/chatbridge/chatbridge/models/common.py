@@ -42,6 +42,7 @@ class Problem(BaseModel):
     errors: list[FieldError] | None = None
     provider: str | None = None
     provider_code: str | None = None
+    required_scope: str | None = Field(default=None, description="403 only: the scope the route needs.")
 
 
 class Health(BaseModel):
