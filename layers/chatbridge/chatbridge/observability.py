@@ -21,6 +21,10 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chat
 # httpx logs full URLs at INFO; some providers (Watbot) carry credentials in the query string.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
+# botocore logs whole requests and responses at DEBUG (secret values, API key hashes, bodies): even
+# a root logger set to DEBUG while debugging must not put them in CloudWatch.
+for _noisy in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_noisy).setLevel(logging.INFO)
 # Read-only routes publish no metrics; Powertools would warn on every such invocation.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
