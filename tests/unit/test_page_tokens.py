@@ -140,3 +140,19 @@ def test_without_the_key_configured_a_next_page_is_a_configuration_error(aws, mo
 
     with pytest.raises(ConfigurationError):
         page_tokens.seal({"pk": {"S": "x"}}, "q")
+
+
+def test_reading_a_message_for_a_provider_report_needs_no_page_token(messages, monkeypatch) -> None:
+    # the events processor looks messages up for every delivery report: no KMS call for that
+    from chatbridge.settings import get_settings
+
+    monkeypatch.delenv("PAGE_TOKEN_KEY_ID")
+    get_settings.cache_clear()
+
+    found = messages.find_message_by_provider_ref("biway", "ref-bc-one")
+    alone = messages.get_message("bc-one", recipients_limit=0)
+
+    assert found is not None and found.id == "bc-one"
+    assert alone is not None and alone.recipients == [] and alone.next_token is None
+    with pytest.raises(ConfigurationError):  # paging recipients still needs the key
+        messages.get_message("bc-one", recipients_limit=1)

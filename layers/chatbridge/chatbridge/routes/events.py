@@ -49,6 +49,6 @@ def _require_visible_subject(event: dict[str, Any], registration_id: str | None,
         if not access.may_see(event, registration.provider, registration.connection):
             raise NotFoundError(f"No registration with id {registration_id}.", title="Registration not found")
     elif message_id:
-        message = get_message(message_id, limit=1)
+        message = get_message(message_id, limit=0)  # the message alone, without its recipients
         if not access.may_see(event, message.provider, message.connection):
             raise NotFoundError(f"No message with id {message_id}.", title="Message not found")

@@ -109,7 +109,8 @@ class DynamoMessageStore:
         if not found:
             return None
         message = MessageItem.model_validate(from_attributes(found))
-        if not message.per_recipient:
+        if not message.per_recipient or recipients_limit <= 0:
+            # recipients_limit 0: the message alone (no Query, and no page token to seal)
             return MessageRecord(message=message, recipients=[])
         pk = MessageItem.key(message_id)["pk"]
         query: dict[str, Any] = {
@@ -137,7 +138,7 @@ class DynamoMessageStore:
         pointer = self._pointer(provider, provider_ref)
         if pointer is None:
             return None
-        record = self.get_message(pointer.message_id, recipients_limit=1)
+        record = self.get_message(pointer.message_id, recipients_limit=0)
         return record.message if record else None
 
     def apply_status(  # noqa: PLR0917 - positional by the cross-team contract (the events processor calls it so)
