@@ -5,6 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# checkov pins its own boto3 (and networkx, packaging), incompatible with requirements-dev.txt: own venv
+CHECKOV_VENV := .venv-checkov
 # `sam build` needs an interpreter matching the python3.13 runtime; pyenv provides it here.
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
@@ -15,7 +17,7 @@ run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m ben
 	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
 	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
-.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate build bench bench-quick api-key biway-callback ci clean sam-local sam-stack sam-image sam-deps
+.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate checkov build bench bench-quick api-key api-keys api-key-revoke biway-callback ci clean sam-local sam-stack sam-image sam-deps
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -30,7 +32,11 @@ help:
 	@echo "make sam-stack  the seeded local stack for sam local invoke by hand; writes env.json"
 	@echo "make bench      cold start, fan-out and callback benchmarks"
 	@echo "make bench-quick  every benchmark with small sizes (figures printed, targets not enforced; CI)"
-	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
+	@echo "make checkov    checkov on template.yaml (every skip carries its reason in the template)"
+	@echo "make api-key NAME=ops SCOPES=\"registrations:read events:read\" [PROVIDERS=smartregion] [EXPIRES=90d]"
+	@echo "                create an API key in the table TABLE_NAME names (printed once)"
+	@echo "make api-keys   list the keys (ids, names, scopes, status; never the keys)"
+	@echo "make api-key-revoke ID=<key id>   revoke a key (refused by the API within 60 s)"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
 
 $(VENV)/.installed: requirements-dev.txt layers/chatbridge/requirements.txt
@@ -47,6 +53,12 @@ $(SAM_VENV)/.installed:
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli==1.170.0
+	touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
 	touch $@
 
 install: $(VENV)/.installed node_modules/.installed
@@ -87,6 +99,10 @@ format: $(VENV)/.installed
 validate: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) validate --lint
 
+# --skip-download: no call home for guidelines (CI has no network beyond the package registries)
+checkov: $(CHECKOV_VENV)/.installed
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
+
 build: $(SAM_VENV)/.installed
 	$(SAM_ENV) $(SAM) build
 
@@ -115,14 +131,23 @@ bench: install
 bench-quick: install
 	@$(call run_benchmarks,--quick)
 
+SCOPES ?=
+PROVIDERS ?=
+EXPIRES ?=
 api-key: $(VENV)/.installed
-	$(PY) -m local.api_key --name "$(NAME)"
+	$(PY) -m local.api_key create --name "$(NAME)" $(foreach s,$(SCOPES),--scope "$(s)") $(foreach p,$(PROVIDERS),--provider "$(p)") $(if $(EXPIRES),--expires "$(EXPIRES)")
+
+api-keys: $(VENV)/.installed
+	$(PY) -m local.api_key list
+
+api-key-revoke: $(VENV)/.installed
+	$(PY) -m local.api_key revoke "$(ID)"
 
 # After a deploy, once per Bi-way connection (AWS credentials from your profile).
 biway-callback: $(VENV)/.installed
 	$(PY) -m tools.biway_callback --api-url "$(API_URL)" --connection "$(or $(CONNECTION),default)"
 
-ci: lint validate test build
+ci: lint validate checkov test build
 
 clean:
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam node_modules .pytest_cache .mypy_cache .ruff_cache

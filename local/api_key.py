@@ -1,42 +1,140 @@
-"""`python -m local.api_key --name NAME [--table T]`: issue an API key and print it once.
+"""API keys from the command line: create (the key is printed once), list (never the keys), revoke.
 
-The table is reached through the environment: AWS_ENDPOINT_URL_DYNAMODB for the local stack (the
-DynamoDB endpoint `make dev` prints), real AWS credentials and region otherwise. Only the key's
-SHA-256 is stored, so the printed key cannot be shown again.
+    python -m local.api_key create --name NAME --scope SCOPE [--scope ...] [--provider P[/CONN]] [--expires WHEN]
+    python -m local.api_key list
+    python -m local.api_key revoke KEY_ID
+
+`make api-key`, `make api-keys` and `make api-key-revoke` run these. The table is reached through
+the environment: TABLE_NAME (or --table) and AWS_ENDPOINT_URL_DYNAMODB for the local stack (the
+DynamoDB endpoint `make dev` prints), real AWS credentials and region for a deployed stack (its
+`TableName` output). Only a key's SHA-256 is stored, so a printed key cannot be shown again. A
+revoked key is refused by the API within 60 s (the authorizer's cache).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.lambda_runtime import ensure_import_paths
 
+RELATIVE = re.compile(r"^(\d{1,5})([dh])$")
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Issue a Chatbridge API key (printed once).")
-    parser.add_argument("--name", required=True, help="who the key is for, e.g. the bot's name")
+
+def parse_expiry(value: str, now: datetime) -> datetime:
+    """`90d`, `12h`, `2027-06-30` (midnight UTC) or an ISO 8601 instant (`Z` or an offset)."""
+    text = value.strip()
+    relative = RELATIVE.match(text)
+    if relative:
+        amount, unit = int(relative.group(1)), relative.group(2)
+        return now + (timedelta(days=amount) if unit == "d" else timedelta(hours=amount))
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--expires: not 90d, 12h, a date or an ISO 8601 instant: {value!r}") from exc
+    if parsed.tzinfo is None:
+        if len(text) > len("2027-06-30"):
+            raise argparse.ArgumentTypeError("--expires: give the instant's offset (Z or +02:00)")
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _parser() -> argparse.ArgumentParser:
+    from chatbridge.access import SCOPES
+
+    parser = argparse.ArgumentParser(description="Create, list and revoke Chatbridge API keys.")
     parser.add_argument("--table", default=os.environ.get("TABLE_NAME"), help="DynamoDB table (default: $TABLE_NAME)")
+    commands = parser.add_subparsers(dest="command", required=True)
+    create = commands.add_parser("create", help="issue a key and print it (once)")
+    create.add_argument("--name", required=True, help="who the key is for, e.g. the bot's name")
+    create.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help=f"repeat for each scope: {', '.join(SCOPES)}, or <capability>:* (required)",
+    )
+    create.add_argument(
+        "--provider", action="append", default=[], help="limit the key to a provider or provider/connection (repeat)"
+    )
+    create.add_argument("--expires", help="90d, 12h, 2027-06-30 or an ISO 8601 instant; default: never")
+    commands.add_parser("list", help="every key: id, name, status, scopes, limits, expiry (never the key)")
+    revoke = commands.add_parser("revoke", help="revoke a key by its id (as listed)")
+    revoke.add_argument("key_id")
+    return parser
+
+
+def _split(values: Sequence[str]) -> list[str]:
+    """`--scope "a b"` and `--scope a,b` work too (what `make api-key SCOPES="a b"` passes)."""
+    return [part for value in values for part in re.split(r"[\s,]+", value) if part]
+
+
+def _format_row(key: object) -> str:
+    from chatbridge.models.api_keys import ApiKey
+
+    assert isinstance(key, ApiKey)
+    expires = key.expires_at.isoformat() if key.expires_at else "never"
+    return "  ".join(
+        [
+            key.id,
+            f"{key.name:<20}",
+            f"{key.status:<7}",
+            ",".join(key.scopes) or "-",
+            ",".join(key.providers) or "all providers",
+            f"expires {expires}",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
+    ensure_import_paths([])
+    parser = _parser()
     args = parser.parse_args(argv)
     if not args.table:
         parser.error("give --table or set TABLE_NAME")
-    if not args.name.strip():
-        parser.error("--name must not be empty")
     os.environ["TABLE_NAME"] = args.table
 
-    ensure_import_paths([])
-    from chatbridge.logic.api_keys import issue_api_key
+    from chatbridge.clock import utc_now
+    from chatbridge.errors import ChatbridgeError
+    from chatbridge.logic import api_keys
 
+    now = now or utc_now()
     try:
-        issued = issue_api_key(args.name.strip())
-    except (BotoCoreError, ClientError) as exc:
-        print(f"could not store the key in {args.table}: {exc}", file=sys.stderr)
+        if args.command == "create":
+            scopes = _split(args.scope)
+            if not scopes:
+                parser.error("give at least one --scope (e.g. --scope registrations:read)")
+            expires = parse_expiry(args.expires, now) if args.expires else None
+            issued = api_keys.issue_api_key(
+                args.name, scopes=scopes, providers=_split(args.provider), expires_at=expires, created_by="cli", now=now
+            )
+            print(f"API key '{issued.name}' (id {issued.id}) in table {args.table}:", file=sys.stderr)
+            print(f"  {_format_row(issued)}", file=sys.stderr)
+            print("The key is shown only now:", file=sys.stderr)
+            print(issued.key)
+        elif args.command == "list":
+            rows = [_format_row(key) for key in api_keys.every_api_key(now=now)]
+            print("\n".join(rows) if rows else f"no API keys in {args.table}")
+        else:
+            revoked = api_keys.revoke_api_key(args.key_id, now=now)
+            print(_format_row(revoked))
+            print(
+                f"Revoked; the API refuses it within {api_keys.REVOCATION_BOUND_SECONDS} s.",
+                file=sys.stderr,
+            )
+    except argparse.ArgumentTypeError as exc:
+        parser.error(str(exc))
+    except ChatbridgeError as exc:
+        print(exc.detail, file=sys.stderr)
         return 1
-    print(f"API key '{issued.name}' (id {issued.key_id}) in table {args.table}. It is shown only now:", file=sys.stderr)
-    print(issued.key)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"could not reach the table {args.table}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -50,6 +50,8 @@ TABLE_NAME = "chatbridge-local"
 SECRETS_PREFIX = "chatbridge"
 # The key sealing provider-issued credentials, created in moto's KMS (template.yaml: CredentialsKey).
 CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials"
+# The key sealing pagination tokens (template.yaml: PageTokenKey).
+PAGE_TOKEN_KEY_ALIAS = "alias/chatbridge-page-tokens"
 
 SEED_API_KEY = "cbk_seeded-local-stack-key-accepted-by-seeded-stacks-only"
 SEED_API_KEY_NAME = "seeded"
@@ -155,16 +157,27 @@ def seed_account(
         secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
     key = kms.create_key(Description="chatbridge local credentials key")["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=key)
+    page_key = kms.create_key(Description="chatbridge local page token key")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=PAGE_TOKEN_KEY_ALIAS, TargetKeyId=page_key)
 
 
 def put_seed_api_key() -> str:
     """Store `SEED_API_KEY` through the layer's store (the environment must point at the table)."""
+    from chatbridge.access import SCOPES
     from chatbridge.clock import utc_now
     from chatbridge.logic.api_keys import hash_key
     from chatbridge.store import get_store
     from chatbridge.store.items import ApiKeyItem
 
     key_hash = hash_key(SEED_API_KEY)
-    item = ApiKeyItem(key_hash=key_hash, key_id=key_hash[:12], name=SEED_API_KEY_NAME, created_at=utc_now())
+    # every scope, admin included, as the event files' authorizer contexts say
+    item = ApiKeyItem(
+        key_hash=key_hash,
+        key_id=key_hash[:12],
+        name=SEED_API_KEY_NAME,
+        created_at=utc_now(),
+        scopes=list(SCOPES),
+        created_by="seed",
+    )
     get_store().put_api_key(item)
     return SEED_API_KEY

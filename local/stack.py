@@ -38,7 +38,7 @@ from local.events_pipeline import LOCAL_EVENT_BUS, EventsPipeline
 from local.lambda_runtime import ensure_import_paths
 from local.moto_backend import MotoServer
 from local.ports import LOOPBACK
-from local.seed import CREDENTIALS_KEY_ALIAS, REGION, SECRETS_PREFIX
+from local.seed import CREDENTIALS_KEY_ALIAS, PAGE_TOKEN_KEY_ALIAS, REGION, SECRETS_PREFIX
 from local.template import load_template
 
 log = logging.getLogger(__name__)
@@ -170,6 +170,7 @@ class LocalStack:
             "TABLE_NAME": self.table_name,
             "SECRETS_PREFIX": SECRETS_PREFIX,
             "CREDENTIALS_KEY_ID": CREDENTIALS_KEY_ALIAS,
+            "PAGE_TOKEN_KEY_ID": PAGE_TOKEN_KEY_ALIAS,
             "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
@@ -244,6 +245,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_KMS": self.secrets_endpoint,
             "CREDENTIALS_KEY_ID": CREDENTIALS_KEY_ALIAS,
+            "PAGE_TOKEN_KEY_ID": PAGE_TOKEN_KEY_ALIAS,
             "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_SQS": self.secrets_endpoint,
             "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
@@ -296,6 +298,8 @@ class LocalStack:
 
     @staticmethod
     def _issue_demo_key() -> str:
+        from chatbridge.access import SCOPES
         from chatbridge.logic.api_keys import issue_api_key
 
-        return issue_api_key(DEMO_KEY_NAME).key
+        # the demo key may do everything, key management included
+        return issue_api_key(DEMO_KEY_NAME, scopes=SCOPES, created_by="local").key

@@ -20,6 +20,19 @@ for endpoint_variable in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_
     os.environ.pop(endpoint_variable, None)
 
 
+def _default_caller_has_every_scope() -> None:
+    """`tests.support.api_event`'s default caller is a key with every scope, as the authorizer
+    would describe it (chatbridge.access.authorizer_context). Set here because tests/support.py is
+    being reorganised on another branch; this belongs in its API_KEY_CONTEXT once both land."""
+    from chatbridge.access import SCOPES, authorizer_context
+    from tests import support
+
+    support.API_KEY_CONTEXT.update(authorizer_context("test-key-id", "tests", SCOPES, (), None))
+
+
+_default_caller_has_every_scope()
+
+
 def reset_caches() -> None:
     from aws_lambda_powertools.utilities import parameters
 

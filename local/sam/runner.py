@@ -9,7 +9,8 @@
 4. `sam local invoke` for every file of events/, checked against its folder's `_expected.json`
    (local/event_files.py; independent folders run side by side, `--jobs`);
 5. `sam local start-api` and a short path through the real Lambda authorizer: health, a
-   registration with the seeded key (201) and with an unknown key (401), a Bi-way message, its
+   registration with the seeded key (201), with an unknown key (403 from the gateway: the authorizer
+   denies it) and with none (401), a Bi-way message, its
    read report posted to the webhook route, the table's stream handed to EventsProcessorFunction
    (`sam local invoke`, as Lambda's event source mapping would: local/stream_poller.py), and the
    message read back with the status the report set.
@@ -347,16 +348,20 @@ def run_api_path(sam: SamCli, stack: LocalStack, report: Report, scratch: Path) 
         request("GET /v1/health", "GET", "/v1/health", 200)
         registration = {"provider": "smartregion", "user_id": E2E_USER, "payload": "PAYLOAD123"}
         request("POST /v1/registrations, seeded key", "POST", "/v1/registrations", 201, json=registration, headers=key)
+        # An unknown key is denied by the authorizer: the gateway answers 403 and no function runs.
         refused = request(
             "POST /v1/registrations, unknown key",
             "POST",
             "/v1/registrations",
-            401,
+            403,
             json=registration,
             headers={"x-api-key": "cbk_not-a-key-of-this-stack"},
         )
         if refused is not None:
-            check_problem(report, refused)
+            check_gateway_answer(report, refused, "unknown key")
+        missing = request("POST /v1/registrations, no key", "POST", "/v1/registrations", 401, json=registration)
+        if missing is not None:
+            check_gateway_answer(report, missing, "no key")
         message = {"provider": "biway", "recipient": "+33670000009", "text": "sam local start-api"}
         sent = request(
             "POST /v1/messages (Bi-way)",
@@ -409,11 +414,11 @@ def run_api_path(sam: SamCli, stack: LocalStack, report: Report, scratch: Path) 
         )
 
 
-def check_problem(report: Report, response: httpx.Response) -> None:
-    """The 401 came from the functions (the contract's problem), not from SAM's gateway."""
+def check_gateway_answer(report: Report, response: httpx.Response, case: str) -> None:
+    """The refusal came from the gateway (the authorizer's verdict), not from a function's problem."""
     kind = response.headers.get("content-type", "")
-    problem = "" if kind.startswith("application/problem+json") else f"content-type {kind!r}: {response.text[:200]}"
-    report.record("start-api unknown key: RFC 9457 problem from the route", problem, kind, 0.0)
+    problem = "" if not kind.startswith("application/problem+json") else f"a function answered: {response.text[:200]}"
+    report.record(f"start-api {case}: refused at the gateway", problem, kind, 0.0)
 
 
 def preflight(stack: LocalStack, report: Report) -> None:

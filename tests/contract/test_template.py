@@ -114,3 +114,116 @@ def test_every_handler_module_is_unique_and_importable() -> None:
 
 def test_outputs_give_the_api_url() -> None:
     assert "ApiUrl" in load_template()["Outputs"]
+
+
+# -- issue 12: guard rails ------------------------------------------------------------------------
+
+
+def _function_environment(name: str) -> dict[str, object]:
+    """A function's environment as SAM builds it: Globals' variables, then the function's own."""
+    template = load_template()
+    merged = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    merged.update(
+        ((resources("AWS::Serverless::Function")[name]["Properties"].get("Environment") or {}).get("Variables")) or {}
+    )
+    return merged
+
+
+def test_x_ray_records_no_handler_response_in_any_function() -> None:
+    for name in resources("AWS::Serverless::Function"):
+        assert _function_environment(name).get("POWERTOOLS_TRACER_CAPTURE_RESPONSE") == "false", name
+
+
+def test_the_authorizer_cache_bounds_revocation_to_60_seconds() -> None:
+    from chatbridge.logic.api_keys import IN_FUNCTION_CACHE_SECONDS, REVOCATION_BOUND_SECONDS
+
+    (api,) = resources("AWS::Serverless::HttpApi").values()
+    auth = api["Properties"]["Auth"]
+    ttl = auth["Authorizers"][auth["DefaultAuthorizer"]]["Identity"]["ReauthorizeEvery"]
+    assert 0 < ttl + IN_FUNCTION_CACHE_SECONDS <= REVOCATION_BOUND_SECONDS == 60
+
+
+def test_every_guarded_route_has_exactly_one_declared_scope() -> None:
+    from chatbridge.access import ROUTE_SCOPES, SCOPES
+
+    assert set(ROUTE_SCOPES) == {r.route_key for r in http_routes() if not r.public}
+    assert set(ROUTE_SCOPES.values()) <= set(SCOPES)
+
+
+def test_the_stage_is_throttled_by_parameters_with_its_own_limit_for_callbacks() -> None:
+    template = load_template()
+    params = template["Parameters"]
+    (api,) = resources("AWS::Serverless::HttpApi").values()
+    props = api["Properties"]
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingRateLimit": {"Ref": "ApiThrottlingRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiThrottlingBurstLimit"},
+    }
+    assert props["RouteSettings"] == {
+        "POST /v1/callbacks/{provider}/{token}": {
+            "ThrottlingRateLimit": {"Ref": "CallbacksThrottlingRateLimit"},
+            "ThrottlingBurstLimit": {"Ref": "CallbacksThrottlingBurstLimit"},
+        }
+    }
+    for name in ("ApiThrottlingRateLimit", "ApiThrottlingBurstLimit", "CallbacksThrottlingRateLimit"):
+        # below the account's 10,000 requests/s, so one stack cannot starve the others
+        assert 0 < params[name]["Default"] < 10_000
+    assert params["ApiThrottlingBurstLimit"]["Default"] >= params["ApiThrottlingRateLimit"]["Default"]
+
+
+def test_reserved_concurrency_is_a_parameter_where_0_means_unreserved() -> None:
+    template = load_template()
+    assert template["Parameters"]["ReservedConcurrency"]["Default"] == 0
+    assert template["Conditions"]["ReservesConcurrency"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "ReservedConcurrency"}, 0]}]
+    }
+    assert template["Globals"]["Function"]["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["ReservesConcurrency", {"Ref": "ReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+    }
+
+
+def test_api_access_log_is_json_in_a_declared_group_and_names_no_key_or_token() -> None:
+    import json
+
+    (api,) = resources("AWS::Serverless::HttpApi").values()
+    settings = api["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": "ApiAccessLogGroup.Arn"}
+    fields = json.loads(settings["Format"])
+    assert fields["requestId"] == "$context.requestId"
+    assert fields["routeKey"] == "$context.routeKey"
+    assert fields["status"] == "$context.status"
+    assert fields["keyId"] == "$context.authorizer.key_id"
+    assert fields["latencyMs"] == "$context.responseLatency"
+    # the path holds callback tokens; headers and the identity source hold keys
+    for forbidden in ("$context.path", "header", "apiKey", "identitySource", "querystring"):
+        assert forbidden not in settings["Format"]
+
+
+def test_every_log_group_is_declared_with_the_retention_parameter() -> None:
+    template = load_template()
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+    groups = resources("AWS::Logs::LogGroup")
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    for name, function in resources("AWS::Serverless::Function").items():
+        target = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert target in groups, name
+    assert "ApiAccessLogGroup" in groups
+
+
+def test_the_data_survives_the_stack() -> None:
+    for name in ("ChatbridgeTable", "CredentialsKey", "EventsDeadLetterQueue"):
+        resource = load_template()["Resources"][name]
+        assert resource["DeletionPolicy"] == "Retain", name
+        assert resource["UpdateReplacePolicy"] == "Retain", name
+
+
+def test_every_checkov_skip_in_the_template_gives_a_reason() -> None:
+    import re
+
+    from local.template import TEMPLATE_PATH
+
+    skips = re.findall(r"checkov:skip=([A-Z0-9_]+)(?::(.*))?", TEMPLATE_PATH.read_text(encoding="utf-8"))
+    assert skips
+    for check, reason in skips:
+        assert len((reason or "").strip()) >= 40, check

@@ -44,6 +44,8 @@ CONNECTION_SECRETS: dict[str, dict[str, Any]] = {
 }
 # The KMS key sealing provider-issued credentials (template.yaml CredentialsKey), by alias.
 CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials-test"
+# The KMS key sealing pagination tokens (template.yaml PageTokenKey), by alias.
+PAGE_TOKEN_KEY_ALIAS = "alias/chatbridge-page-tokens-test"
 
 
 @pytest.fixture(autouse=True)
@@ -71,6 +73,8 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         kms = boto3.client("kms")
         kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
         monkeypatch.setenv("CREDENTIALS_KEY_ID", CREDENTIALS_KEY_ALIAS)
+        kms.create_alias(AliasName=PAGE_TOKEN_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        monkeypatch.setenv("PAGE_TOKEN_KEY_ID", PAGE_TOKEN_KEY_ALIAS)
         yield
 
 

@@ -53,15 +53,20 @@ def test_missing_key_is_api_gateways_own_401(gateway: Gateway) -> None:
     assert json.loads(response.body) == {"message": "Unauthorized"}
 
 
-def test_unknown_key_reaches_the_function_which_answers_a_401_problem(gateway: Gateway) -> None:
+def test_unknown_key_is_denied_by_the_authorizer_without_invoking_the_function(gateway: Gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    def must_not_run(event, context):  # type: ignore[no-untyped-def]
+        raise AssertionError("an unknown key reached the backend")
+
+    monkeypatch.setitem(gateway._handlers, "RegistrationsFunction", must_not_run)
+
     response = gateway.handle(request("GET", "/v1/registrations/x", key="cbk_unknown"))
 
-    assert response.status == 401
-    assert ("Content-Type", "application/problem+json") in response.headers
+    assert response.status == 403
+    assert json.loads(response.body) == {"message": "Forbidden"}
 
 
 def test_valid_key_is_authorized_once_and_cached(gateway: Gateway, smartregion) -> None:  # type: ignore[no-untyped-def]
-    key = issue_api_key("dev").key
+    key = issue_api_key("dev", scopes=["registrations:*"]).key
     body = json.dumps({"provider": "smartregion", "user_id": "u-dev", "payload": "P"}).encode()
 
     created = gateway.handle(request("POST", "/v1/registrations", key=key, body=body))

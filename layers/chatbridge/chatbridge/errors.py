@@ -54,6 +54,16 @@ class UnauthorizedError(ChatbridgeError):
     status, kind, title = 401, "unauthorized", "Missing or invalid API key"
 
 
+class ForbiddenError(ChatbridgeError):
+    """A valid API key without the scope (or provider) a route needs; the problem names the scope."""
+
+    status, kind, title = 403, "insufficient-scope", "API key lacks the scope this route needs"
+
+    def __init__(self, detail: str, *, required_scope: str | None = None, title: str | None = None) -> None:
+        super().__init__(detail, title=title)
+        self.required_scope = required_scope
+
+
 class NotFoundError(ChatbridgeError):
     status, kind, title = 404, "not-found", "Resource not found"
 

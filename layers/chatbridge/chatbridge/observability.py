@@ -36,6 +36,10 @@ metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Chat
 # httpx logs full URLs at INFO; some providers (Watbot) carry credentials in the query string.
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
+# botocore logs whole requests and responses at DEBUG (secret values, API key hashes, bodies): even
+# a root logger set to DEBUG while debugging must not put them in CloudWatch.
+for _noisy in ("botocore", "boto3", "urllib3"):
+    logging.getLogger(_noisy).setLevel(logging.INFO)
 # Read-only routes publish no metrics; Powertools would warn on every such invocation.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
 
@@ -59,14 +63,18 @@ def get_tracer() -> Tracer:
 
 
 def traced(handler: Handler) -> Handler:
-    """`Tracer.capture_lambda_handler`, applied on the first call instead of at import."""
+    """`Tracer.capture_lambda_handler`, applied on the first call instead of at import.
+
+    Responses are never recorded (`capture_response=False`, and POWERTOOLS_TRACER_CAPTURE_RESPONSE
+    is "false" on every function in template.yaml): they hold chat-token URLs and new API keys.
+    """
     captured: list[Callable[..., Any]] = []
 
     def invoke(event: Any, context: Any) -> Any:
         if not tracing_enabled():
             return handler(event, context)
         if not captured:
-            captured.append(get_tracer().capture_lambda_handler(handler))
+            captured.append(get_tracer().capture_lambda_handler(handler, capture_response=False))
         return captured[0](event, context)
 
     return invoke  # type: ignore[return-value]

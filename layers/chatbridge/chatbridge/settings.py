@@ -17,6 +17,8 @@ class Settings(BaseModel):
     service_name: str = "chatbridge"
     # KMS key sealing provider-issued credentials (Imbee users); only the functions that handle them need it.
     credentials_key_id: str | None = None
+    # KMS key sealing pagination tokens (chatbridge.page_tokens); only the functions that page need it.
+    page_token_key_id: str | None = None
 
 
 @cache
@@ -28,6 +30,7 @@ def get_settings() -> Settings:
             event_bus_name=os.environ.get("EVENT_BUS_NAME") or None,
             service_name=os.environ.get("POWERTOOLS_SERVICE_NAME", "chatbridge"),
             credentials_key_id=os.environ.get("CREDENTIALS_KEY_ID") or None,
+            page_token_key_id=os.environ.get("PAGE_TOKEN_KEY_ID") or None,
         )
     except ValidationError as exc:
         fields = ", ".join(str(err["loc"][0]).upper() for err in exc.errors())

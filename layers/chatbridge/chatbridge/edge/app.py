@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from chatbridge import access
 from chatbridge.edge import body, event, paths, problems
 from chatbridge.errors import ChatbridgeError, PayloadTooLargeError, UnauthorizedError
 from chatbridge.invocation import current_lambda_context
@@ -72,6 +73,10 @@ def _gatekeeper(request: dict[str, Any]) -> ChatbridgeError | None:
             return UnauthorizedError(
                 f"Send a valid API key in the `{API_KEY_HEADER}` header.",
             )
+        # the route's scope and the key's expiry (chatbridge.access declares every route's scope)
+        refused = access.refusal(request)
+        if refused is not None:
+            return refused
     size = body.body_size(request)
     if size > body.MAX_BODY_BYTES:
         return PayloadTooLargeError(f"The body is {size} bytes; the limit is {body.MAX_BODY_BYTES} bytes.")

@@ -40,6 +40,7 @@ def problem_response(
     provider_code: str | None = None,
     resource_id: str | None = None,
     location: str | None = None,
+    required_scope: str | None = None,
 ) -> Response[str]:
     problem = Problem(
         type=PROBLEM_TYPE_BASE + kind,
@@ -50,6 +51,7 @@ def problem_response(
         provider=provider,
         provider_code=provider_code,
         id=resource_id,
+        required_scope=required_scope,
     )
     return Response(
         status_code=status,
@@ -77,6 +79,7 @@ def from_chatbridge_error(exc: ChatbridgeError) -> Response[str]:
         provider_code=exc.provider_code,
         resource_id=exc.resource_id,
         location=exc.location,
+        required_scope=getattr(exc, "required_scope", None),
     )
 
 

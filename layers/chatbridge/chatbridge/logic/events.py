@@ -179,7 +179,7 @@ def list_events(
         subject = registration.provider, registry.webhooks(registration.provider).subject_of(registration)
     else:
         assert message_id
-        record = (messages or get_message_store()).get_message(message_id, recipients_limit=1)
+        record = (messages or get_message_store()).get_message(message_id, recipients_limit=0)
         if record is None:
             raise NotFoundError(f"No message with id {message_id}.", title="Message not found")
         subject = (record.message.provider, record.message.provider_ref)

@@ -47,6 +47,7 @@ class Problem(BaseModel):
         description="The resource this problem is about, where one was stored: with `outcome-unknown`, the "
         "registration or message saved with status `unknown` (read it at the `Location` header).",
     )
+    required_scope: str | None = Field(default=None, description="403 only: the scope the route needs.")
 
 
 class Health(BaseModel):

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
+from chatbridge import access
 from chatbridge.edge.openapi import problems
 from chatbridge.errors import FieldIssue, ValidationFailedError
 from chatbridge.integrations import registry
@@ -40,8 +41,10 @@ if TYPE_CHECKING:
 CRM = registry.contacts_provider()
 
 
-def _crm() -> ContactBook:
-    """The contacts module of the integration serving /v1/contacts, imported on first use."""
+def _crm(connection: str) -> ContactBook:
+    """The contacts module of the integration serving /v1/contacts, imported on first use, once the
+    key's provider limits are known to include the connection."""
+    access.require_reach(router.current_event.raw_event, CRM.name, connection)
     book: ContactBook = CRM.module("contacts")  # type: ignore[assignment]
     return book
 
@@ -95,7 +98,9 @@ def list_contacts(  # noqa: PLR0917 - one parameter per query parameter of the r
     date_to: Annotated[int | None, Query(ge=0, description="Created at or before (Unix time).")] = None,
     bot_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
 ) -> ContactPage:
-    return _crm().list_contacts(connection, count=count, page=page, date_from=date_from, date_to=date_to, bot_id=bot_id)
+    return _crm(connection).list_contacts(
+        connection, count=count, page=page, date_from=date_from, date_to=date_to, bot_id=bot_id
+    )
 
 
 @router.get(
@@ -105,7 +110,7 @@ def list_contacts(  # noqa: PLR0917 - one parameter per query parameter of the r
     responses={**ok(ContactTags, "The contact's tags"), **problems(401, 404, 422, 429, 502, 504)},
 )
 def list_tags(id: ContactId, connection: Connection = "default") -> ContactTags:  # noqa: A002 - the route says {id}
-    return _crm().list_tags(connection, id)
+    return _crm(connection).list_tags(connection, id)
 
 
 @router.put(
@@ -116,7 +121,7 @@ def list_tags(id: ContactId, connection: Connection = "default") -> ContactTags:
     responses={**ok(ContactTag, "Attached"), **problems(401, 404, 422, 429, 502, 504)},
 )
 def attach_tag(id: ContactId, tag: EncodedName, connection: Connection = "default") -> ContactTag:  # noqa: A002
-    return _crm().attach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
+    return _crm(connection).attach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
 
 
 @router.delete(
@@ -126,7 +131,7 @@ def attach_tag(id: ContactId, tag: EncodedName, connection: Connection = "defaul
     responses={**NO_CONTENT, **problems(401, 404, 422, 429, 502, 504)},
 )
 def detach_tag(id: ContactId, tag: EncodedName, connection: Connection = "default") -> Response[None]:  # noqa: A002
-    _crm().detach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
+    _crm(connection).detach_tag(connection, id, _decoded("tag", tag, MAX_TAG_LENGTH))
     return Response(status_code=204)
 
 
@@ -137,7 +142,7 @@ def detach_tag(id: ContactId, tag: EncodedName, connection: Connection = "defaul
     responses={**ok(ContactVariables, "The contact's variables"), **problems(401, 404, 422, 429, 502, 504)},
 )
 def list_variables(id: ContactId, connection: Connection = "default") -> ContactVariables:  # noqa: A002
-    return _crm().list_variables(connection, id)
+    return _crm(connection).list_variables(connection, id)
 
 
 @router.put(
@@ -153,7 +158,7 @@ def set_variable(
     connection: Connection = "default",
 ) -> ContactVariable:
     decoded = _decoded("name", name, MAX_VARIABLE_NAME_LENGTH)
-    return _crm().set_variable(connection, id, decoded, request.value, deletable=request.deletable)
+    return _crm(connection).set_variable(connection, id, decoded, request.value, deletable=request.deletable)
 
 
 @router.delete(
@@ -163,5 +168,5 @@ def set_variable(
     responses={**NO_CONTENT, **problems(401, 404, 422, 429, 502, 504)},
 )
 def delete_variable(id: ContactId, name: EncodedName, connection: Connection = "default") -> Response[None]:  # noqa: A002
-    _crm().delete_variable(connection, id, _decoded("name", name, MAX_VARIABLE_NAME_LENGTH))
+    _crm(connection).delete_variable(connection, id, _decoded("name", name, MAX_VARIABLE_NAME_LENGTH))
     return Response(status_code=204)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from chatbridge import access
 from chatbridge.edge.openapi import problems, success
+from chatbridge.errors import NotFoundError
 from chatbridge.logic import events as logic
 from chatbridge.models.events import EventPage
 
@@ -31,4 +33,22 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> EventPage:
+    event = router.current_event.raw_event
+    if access.limited(event):
+        # a key limited to some providers sees the events of their registrations and messages only
+        _require_visible_subject(event, registration_id, message_id)
     return logic.list_events(registration_id=registration_id, message_id=message_id, limit=limit, next_token=next_token)
+
+
+def _require_visible_subject(event: dict[str, Any], registration_id: str | None, message_id: str | None) -> None:
+    from chatbridge.logic.messaging import get_message
+    from chatbridge.logic.registrations import get_registration
+
+    if registration_id:
+        registration = get_registration(registration_id)
+        if not access.may_see(event, registration.provider, registration.connection):
+            raise NotFoundError(f"No registration with id {registration_id}.", title="Registration not found")
+    elif message_id:
+        message = get_message(message_id, limit=0)  # the message alone, without its recipients
+        if not access.may_see(event, message.provider, message.connection):
+            raise NotFoundError(f"No message with id {message_id}.", title="Message not found")

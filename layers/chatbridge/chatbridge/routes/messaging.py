@@ -14,8 +14,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
+from chatbridge import access
 from chatbridge.edge.app import caller_of
 from chatbridge.edge.openapi import IdempotencyKey, problems
+from chatbridge.errors import NotFoundError
 from chatbridge.integrations import registry
 from chatbridge.logic import messaging as logic
 from chatbridge.models.messaging import ChatToken, Message, MessageDetail
@@ -37,7 +39,9 @@ SEND_PROBLEMS = problems(400, 401, 404, 409, 413, 415, 422, 429, 502, 504)
 
 
 def _created(operation: str, request: BaseModel, idempotency_key: str | None, model: type[Message] = Message) -> Any:
-    caller = str(caller_of(router.current_event.raw_event).get("key_id", "anonymous"))
+    event = router.current_event.raw_event
+    access.require_reach(event, str(getattr(request, "provider", "")), str(getattr(request, "connection", "default")))
+    caller = str(caller_of(event).get("key_id", "anonymous"))
     outcome = logic.create(operation, request, caller=caller, idempotency_key=idempotency_key)
     body = outcome.message if model is Message else model(**outcome.message.model_dump(), url=outcome.url)
     return Response(
@@ -163,4 +167,8 @@ def get_message(
     limit: Annotated[int, Query(ge=1, le=500, description="Recipients per page.")] = 100,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> MessageDetail:
-    return logic.get_message(id, limit=limit, next_token=next_token)
+    message = logic.get_message(id, limit=limit, next_token=next_token)
+    if not access.may_see(router.current_event.raw_event, message.provider, message.connection):
+        # outside the key's provider limits: as if it did not exist
+        raise NotFoundError(f"No message with id {id}.", title="Message not found")
+    return message

@@ -19,6 +19,7 @@ from chatbridge.models.common import Health
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from chatbridge.access import ROUTE_SCOPES
 from chatbridge.integrations import registry
 from chatbridge.settings import get_settings
 
@@ -26,7 +27,8 @@ API_TITLE = "Chatbridge API"
 API_VERSION = "1.0.0"
 API_DESCRIPTION = (
     f"One API for {registry.titles()}. Send your API key in `x-api-key`. "
-    "Errors are RFC 9457 `application/problem+json`.\n\n" + BODY_RULES
+    "Errors are RFC 9457 `application/problem+json`. Each route needs a scope of the key "
+    "(`x-required-scope`); `/v1/api-keys` manages keys with the `admin` scope.\n\n" + BODY_RULES
 )
 HTML_RESPONSE: dict[int, OpenAPIResponse] = {
     200: {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
@@ -51,9 +53,28 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
     )
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
-            if f"{method.upper()} {path}" in PUBLIC_ROUTES:
+            route = f"{method.upper()} {path}"
+            if route in PUBLIC_ROUTES:
                 operation["security"] = []
+            else:
+                _document_scope(operation, ROUTE_SCOPES.get(route))
     return schema
+
+
+def _document_scope(operation: dict[str, Any], scope: str | None) -> None:
+    """The scope a route needs (chatbridge.access.ROUTE_SCOPES), and the 403 without it."""
+    if scope is None:
+        return
+    # OpenAPI 3.1 lets a non-OAuth scheme list the roles an operation requires
+    operation["security"] = [{"apiKey": [scope]}]
+    operation["x-required-scope"] = scope
+    note = f"Needs an API key with the scope `{scope}`."
+    operation["description"] = f"{operation['description']}\n\n{note}" if operation.get("description") else note
+    operation.setdefault("responses", {})["403"] = {
+        "description": 'Unknown, revoked or expired key (API Gateway\'s own `{"message":"Forbidden"}`), '
+        f"or a key without `{scope}` or outside its provider limits (problem+json naming the scope)",
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
 
 
 def swagger_page(document: dict[str, Any]) -> str:

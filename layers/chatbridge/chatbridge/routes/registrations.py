@@ -8,8 +8,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
+from chatbridge import access
 from chatbridge.edge.app import caller_of
 from chatbridge.edge.openapi import IdempotencyKey, problems, success
+from chatbridge.errors import NotFoundError
 from chatbridge.integrations import registry
 from chatbridge.logic import registrations as logic
 from chatbridge.models.registrations import Registration, RegistrationPage
@@ -34,7 +36,9 @@ def create_registration(
     request: Annotated[RegistrationRequest, Body(openapi_examples=examples_of(registration_variants()))],
     idempotency_key: IdempotencyKey = None,
 ) -> Response[Registration]:
-    caller = str(caller_of(router.current_event.raw_event).get("key_id", "anonymous"))
+    event = router.current_event.raw_event
+    access.require_reach(event, request.provider, request.connection)
+    caller = str(caller_of(event).get("key_id", "anonymous"))
     outcome = logic.create_registration(request, caller=caller, idempotency_key=idempotency_key)
     return Response(
         status_code=201 if outcome.created else 200,
@@ -53,7 +57,11 @@ def create_registration(
 def get_registration(
     id: Annotated[str, Path(max_length=64, description="Registration id")],  # noqa: A002 - the public route says {id}
 ) -> Registration:
-    return logic.get_registration(id)
+    registration = logic.get_registration(id)
+    if not access.may_see(router.current_event.raw_event, registration.provider, registration.connection):
+        # outside the key's provider limits: as if it did not exist
+        raise NotFoundError(f"No registration with id {id}.", title="Registration not found")
+    return registration
 
 
 @router.get(
@@ -68,4 +76,9 @@ def find_registrations(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     next_token: Annotated[str | None, Query(max_length=2048)] = None,
 ) -> RegistrationPage:
-    return logic.find_registrations(provider, user_id, limit, next_token)
+    event = router.current_event.raw_event
+    access.require_reach(event, provider)
+    page = logic.find_registrations(provider, user_id, limit, next_token)
+    if access.limited(event):
+        page.items = [r for r in page.items if access.may_see(event, r.provider, r.connection)]
+    return page

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from chatbridge import page_tokens
 from chatbridge.clock import utc_now
-from chatbridge.errors import BadRequestError, FieldIssue
 from chatbridge.store.items import (
+    API_KEYS_INDEX_KEY,
     ApiKeyItem,
     PresenceItem,
     RegistrationItem,
@@ -63,30 +62,13 @@ def from_attributes(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _numbers_back(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
-def encode_token(last_key: dict[str, Any] | None) -> str | None:
-    if not last_key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, separators=(",", ":")).encode()).decode()
+def encode_token(last_key: dict[str, Any] | None, query: str) -> str | None:
+    """An opaque token continuing `query` (chatbridge.page_tokens: encrypted, bound to the query)."""
+    return page_tokens.seal(last_key, query)
 
 
-def decode_token(token: str | None, expected_keys: set[str]) -> dict[str, Any] | None:
-    if not token:
-        return None
-    invalid = BadRequestError(
-        "next_token is not one this API issued.", errors=[FieldIssue("next_token", "invalid token")]
-    )
-    try:
-        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise invalid from exc
-    well_formed = (
-        isinstance(decoded, dict)
-        and set(decoded) == expected_keys
-        and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in decoded.values())
-    )
-    if not well_formed:
-        raise invalid
-    return dict(decoded)
+def decode_token(token: str | None, expected_keys: set[str], query: str) -> dict[str, Any] | None:
+    return page_tokens.open_token(token, query, expected_keys)
 
 
 def _plain(model_values: dict[str, Any]) -> dict[str, Any]:
@@ -163,16 +145,15 @@ class DynamoStore:
             "ExpressionAttributeValues": {":pk": {"S": RegistrationItem.user_index_key(provider, user_id)}},
             "Limit": limit,
         }
-        start = decode_token(next_token, {"pk", "sk", "gsi1pk", "gsi1sk"})
+        bound_to = f"registrations/{RegistrationItem.user_index_key(provider, user_id)}"
+        start = decode_token(next_token, {"pk", "sk", "gsi1pk", "gsi1sk"}, bound_to)
         if start:
             if start["gsi1pk"] != query["ExpressionAttributeValues"][":pk"]:
-                raise BadRequestError(
-                    "next_token belongs to another query.", errors=[FieldIssue("next_token", "token of another query")]
-                )
+                raise page_tokens.invalid_token()
             query["ExclusiveStartKey"] = start
         response = self._client.query(**query)
         items = [RegistrationItem.model_validate(from_attributes(i)) for i in response.get("Items", [])]
-        return items, encode_token(response.get("LastEvaluatedKey"))
+        return items, encode_token(response.get("LastEvaluatedKey"), bound_to)
 
     def find_registration_by_provider_ref(self, provider: str, provider_ref: str) -> RegistrationItem | None:
         key = to_attributes(RegistrationRefItem.key(provider, provider_ref))
@@ -241,11 +222,54 @@ class DynamoStore:
     def put_api_key(self, item: ApiKeyItem) -> None:
         self._client.put_item(
             TableName=self._table,
-            Item=to_attributes({**item.model_dump(mode="json"), **item.key(item.key_hash)}),
+            Item=to_attributes({**item.model_dump(mode="json"), **item.keys()}),
             ConditionExpression="attribute_not_exists(pk)",
         )
 
     def get_api_key(self, key_hash: str) -> ApiKeyItem | None:
-        response = self._client.get_item(TableName=self._table, Key=to_attributes(ApiKeyItem.key(key_hash)))
+        # Consistent: a revocation is seen by the very next read (the gateway's cache is the only delay).
+        response = self._client.get_item(
+            TableName=self._table, Key=to_attributes(ApiKeyItem.key(key_hash)), ConsistentRead=True
+        )
         item = response.get("Item")
         return ApiKeyItem.model_validate(from_attributes(item)) if item else None
+
+    def api_keys_page(self, limit: int, start: dict[str, Any] | None) -> tuple[list[ApiKeyItem], dict[str, Any] | None]:
+        query: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": USER_INDEX,
+            "KeyConditionExpression": "gsi1pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": API_KEYS_INDEX_KEY}},
+            "Limit": limit,
+        }
+        if start:
+            query["ExclusiveStartKey"] = start
+        response = self._client.query(**query)
+        items = [ApiKeyItem.model_validate(from_attributes(i)) for i in response.get("Items", [])]
+        return items, response.get("LastEvaluatedKey")
+
+    def find_api_key(self, key_id: str) -> ApiKeyItem | None:
+        index = ApiKeyItem.index_key(key_id)
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=USER_INDEX,
+            KeyConditionExpression="gsi1pk = :pk AND gsi1sk = :sk",
+            ExpressionAttributeValues=to_attributes({":pk": index["gsi1pk"], ":sk": index["gsi1sk"]}),
+        )
+        found = response.get("Items") or []
+        return ApiKeyItem.model_validate(from_attributes(found[0])) if found else None
+
+    def revoke_api_key(self, key_hash: str, revoked_at: str) -> ApiKeyItem | None:
+        """Mark the key revoked (the first revocation's time is kept); None if there is no such key."""
+        try:
+            response = self._client.update_item(
+                TableName=self._table,
+                Key=to_attributes(ApiKeyItem.key(key_hash)),
+                UpdateExpression="SET active = :false, revoked_at = if_not_exists(revoked_at, :now)",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues=to_attributes({":false": False, ":now": revoked_at}),
+                ReturnValues="ALL_NEW",
+            )
+        except self._client.exceptions.ConditionalCheckFailedException:
+            return None
+        return ApiKeyItem.model_validate(from_attributes(response["Attributes"]))

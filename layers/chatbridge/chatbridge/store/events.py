@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chatbridge.errors import BadRequestError, FieldIssue
+from chatbridge.page_tokens import invalid_token
 from chatbridge.store.items import SUBJECT_INDEX, EventItem, ProcessedEvent
 
 if TYPE_CHECKING:
@@ -87,16 +87,15 @@ class DynamoEventStore:
             "ExpressionAttributeValues": {":pk": {"S": index_key}},
             "Limit": limit,
         }
-        start = decode_token(next_token, {"pk", "sk", "gsi1pk", "gsi1sk"})
+        bound_to = f"events/{index_key}"
+        start = decode_token(next_token, {"pk", "sk", "gsi1pk", "gsi1sk"}, bound_to)
         if start:
             if start["gsi1pk"]["S"] != index_key:
-                raise BadRequestError(
-                    "next_token belongs to another query.", errors=[FieldIssue("next_token", "token of another query")]
-                )
+                raise invalid_token()
             query["ExclusiveStartKey"] = start
         response = self._client.query(**query)
         items = [EventItem.model_validate(from_attributes(found)) for found in response.get("Items", [])]
-        return items, encode_token(response.get("LastEvaluatedKey"))
+        return items, encode_token(response.get("LastEvaluatedKey"), bound_to)
 
 
 def event_from_image(image: dict[str, Any]) -> EventItem:

@@ -76,16 +76,39 @@ class SealedCredentialsItem(BaseModel):
         return {"pk": f"REGCRED#{registration_id}", "sk": "REGCRED"}
 
 
+API_KEYS_INDEX_KEY = "APIKEYS"
+
+
 class ApiKeyItem(BaseModel):
+    """An API key, stored under the SHA-256 of the key (the key itself is never stored).
+
+    `APIKEY#<hash>|APIKEY` is what the authorizer reads (one GetItem); gsi1 `APIKEYS` /
+    `APIKEY#<key_id>` lists the keys and finds one by id for the admin routes and commands.
+    A key stored before scopes existed has `scopes` None and is refused: issue a new one.
+    """
+
     key_hash: str
     key_id: str
     name: str
     created_at: datetime
     active: bool = True
+    scopes: list[str] | None = None
+    providers: list[str] = Field(default_factory=list, description="`provider` or `provider/connection`; empty: all")
+    # not `expires_at`: that name is the table's TTL attribute, which would delete the item
+    valid_until: datetime | None = None
+    revoked_at: datetime | None = None
+    created_by: str | None = None
 
     @staticmethod
     def key(key_hash: str) -> dict[str, str]:
         return {"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"}
+
+    @staticmethod
+    def index_key(key_id: str) -> dict[str, str]:
+        return {"gsi1pk": API_KEYS_INDEX_KEY, "gsi1sk": f"APIKEY#{key_id}"}
+
+    def keys(self) -> dict[str, str]:
+        return {**self.key(self.key_hash), **self.index_key(self.key_id)}
 
 
 class RateScheduleItem(BaseModel):

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chatbridge.clock import utc_now
-from chatbridge.errors import BadRequestError, FieldIssue
 from chatbridge.message_statuses import UNKNOWN_STATUS, rank_of
+from chatbridge.page_tokens import invalid_token
 from chatbridge.store.base import MessageRecord
 from chatbridge.store.dynamodb import decode_token, encode_token, from_attributes, to_attributes
 from chatbridge.store.items import (
@@ -192,7 +192,8 @@ class DynamoMessageStore:
         if not found:
             return None
         message = MessageItem.model_validate(from_attributes(found))
-        if not message.per_recipient:
+        if not message.per_recipient or recipients_limit <= 0:
+            # recipients_limit 0: the message alone (no Query, and no page token to seal)
             return MessageRecord(message=message, recipients=[])
         pk = MessageItem.key(message_id)["pk"]
         query: dict[str, Any] = {
@@ -202,25 +203,25 @@ class DynamoMessageStore:
             "Limit": recipients_limit,
             "ConsistentRead": True,
         }
-        start = decode_token(next_token, {"pk", "sk"})
+        bound_to = f"messages/{pk}"
+        start = decode_token(next_token, {"pk", "sk"}, bound_to)
         if start:
             if start["pk"] != {"S": pk}:
-                raise BadRequestError(
-                    "next_token belongs to another message.",
-                    errors=[FieldIssue("next_token", "token of another message")],
-                )
+                raise invalid_token()
             query["ExclusiveStartKey"] = start
         response = self._client.query(**query)
         recipients = [RecipientItem.model_validate(from_attributes(i)) for i in response.get("Items", [])]
         return MessageRecord(
-            message=message, recipients=recipients, next_token=encode_token(response.get("LastEvaluatedKey"))
+            message=message,
+            recipients=recipients,
+            next_token=encode_token(response.get("LastEvaluatedKey"), bound_to),
         )
 
     def find_message_by_provider_ref(self, provider: str, provider_ref: str) -> MessageItem | None:
         pointer = self._pointer(provider, provider_ref)
         if pointer is None:
             return None
-        record = self.get_message(pointer.message_id, recipients_limit=1)
+        record = self.get_message(pointer.message_id, recipients_limit=0)
         return record.message if record else None
 
     def apply_status(  # noqa: PLR0917 - positional by the cross-team contract (the events processor calls it so)
