@@ -172,7 +172,7 @@ def test_an_unexpected_failure_is_a_500_problem_without_its_message(  # type: ig
     assert "Logging error" not in capsys.readouterr().err
 
 
-def test_a_failure_outside_the_resolver_is_still_a_problem(context, monkeypatch) -> None:
+def test_a_failure_outside_the_resolver_is_still_a_problem(aws, context, monkeypatch) -> None:
     from chatbridge.edge import problems
 
     def broken(*args: object, **kwargs: object) -> None:
@@ -180,7 +180,8 @@ def test_a_failure_outside_the_resolver_is_still_a_problem(context, monkeypatch)
 
     monkeypatch.setattr(problems, "problem_for", broken)
 
-    response = meta_handler.lambda_handler(api_event("GET", "/v1/nowhere"), context)  # a 404 to map
+    # a public route, past the gatekeeper: its 401 is mapped inside the resolver
+    response = post_callback("{}", context, token="not-the-token")
 
     assert response["statusCode"] == 500
     assert body_of(response)["type"].endswith("/internal-error")
