@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,12 +17,23 @@ from local.ports import LOOPBACK
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # HttpApi's request payload quota
-CALLBACK_TOKEN = re.compile(r"^(/v1/callbacks/[^/]+/)[^/?]+")
+CALLBACK_PREFIX = "/v1/callbacks/"
 
 
 def loggable_path(target: str) -> str:
-    """The path without query string or webhook token: both can carry credentials."""
-    return CALLBACK_TOKEN.sub(r"\1***", target.partition("?")[0])
+    """The path without query string or webhook token: both can carry credentials.
+
+    Malformed callback paths too (`/v1/callbacks/smartregion//<token>`, a token in the provider's
+    place): after the prefix only a known provider's name is shown, everything else is masked.
+    """
+    from chatbridge.integrations import registry
+
+    path = target.partition("?")[0]
+    if not path.startswith(CALLBACK_PREFIX):
+        return path
+    first, slash, _ = path[len(CALLBACK_PREFIX) :].partition("/")
+    shown = first if first in registry.names() else "***"
+    return CALLBACK_PREFIX + shown + ("/***" if slash else "")
 
 
 class _Server(ThreadingHTTPServer):

@@ -128,6 +128,25 @@ def test_logged_paths_hide_webhook_tokens_and_query_strings() -> None:
     assert loggable_path("/v1/contacts?api_token=abc") == "/v1/contacts"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/callbacks/smartregion//s3cret-token",
+        "/v1/callbacks//s3cret-token",
+        "/v1/callbacks/s3cret-token",
+        "/v1/callbacks/smartregion/s3cret-token/extra/more",
+        "/v1/callbacks/Smartregion/s3cret-token",
+        "/v1/callbacks/smartregion/s3cret-token?token=s3cret-token",
+        "/v1/callbacks/S3CRET-TOKEN/",
+    ],
+)
+def test_malformed_callback_paths_never_show_the_token(path: str) -> None:
+    shown = loggable_path(path)
+
+    assert "s3cret" not in shown.lower()
+    assert shown.startswith("/v1/callbacks/")
+
+
 def test_the_event_built_for_direct_calls_is_the_one_the_gateway_sends(providers, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     now = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     gateway = Gateway(clock=lambda: now)
