@@ -28,12 +28,17 @@ _sequence = itertools.count(100)
 def event_bus_tap(monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[dict[str, Any]]]:
     """An event bus (EVENT_BUS_NAME) with a rule copying everything to a queue; a reader of that queue."""
     monkeypatch.setenv("EVENT_BUS_NAME", BUS)
+    return bus_tap(BUS)
+
+
+def bus_tap(bus: str) -> Callable[[], list[dict[str, Any]]]:
+    """A rule on `bus` copying everything to a queue (in the mocked account); a reader of that queue."""
     events, sqs = boto3.client("events"), boto3.client("sqs")
-    events.create_event_bus(Name=BUS)
+    events.create_event_bus(Name=bus)
     queue = sqs.create_queue(QueueName="tap")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="all", EventBusName=BUS, EventPattern=json.dumps({"source": ["chatbridge"]}))
-    events.put_targets(Rule="all", EventBusName=BUS, Targets=[{"Id": "tap", "Arn": arn}])
+    events.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["chatbridge"]}))
+    events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
 
     def read() -> list[dict[str, Any]]:
         found = []

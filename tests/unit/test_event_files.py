@@ -9,7 +9,6 @@ simulator behind httpx.MockTransport.
 from __future__ import annotations
 
 import importlib
-import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -24,6 +23,7 @@ from local.events_pipeline import LOCAL_EVENT_BUS
 from local.template import functions, http_routes
 from tests.simulated import SimulatorFake
 from tests.support import ProviderFakes, body_of
+from tests.unit.events_support import bus_tap
 
 # What the seeded provider connections point at: the simulators, reached through MockTransport.
 BASE_URLS = {provider: f"https://{provider}.seed.test" for provider in seed.PROVIDERS}
@@ -60,26 +60,7 @@ def seeded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[s
         for provider, simulator in seed.simulators(rate_limited=False).by_provider().items():
             fakes.add(f"{provider}.seed.test", SimulatorFake(simulator))
         http_pool.reset(fakes.transport())
-        yield _event_bus_tap()
-
-
-def _event_bus_tap() -> Callable[[], list[dict[str, Any]]]:
-    events, sqs = boto3.client("events"), boto3.client("sqs")
-    events.create_event_bus(Name=LOCAL_EVENT_BUS)
-    queue = sqs.create_queue(QueueName="tap")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="all", EventBusName=LOCAL_EVENT_BUS, EventPattern=json.dumps({"source": ["chatbridge"]}))
-    events.put_targets(Rule="all", EventBusName=LOCAL_EVENT_BUS, Targets=[{"Id": "tap", "Arn": arn}])
-
-    def read() -> list[dict[str, Any]]:
-        found = []
-        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                found.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-        return found
-
-    return read
+        yield bus_tap(LOCAL_EVENT_BUS)
 
 
 def test_every_event_file_is_in_a_manifest_and_every_route_has_one() -> None:
