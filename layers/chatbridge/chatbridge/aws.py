@@ -46,8 +46,30 @@ def events_client() -> Any:
     return boto3.client("events", config=config)
 
 
+@cache
+def sqs_client() -> Any:
+    """SQS: webhook delivery tasks and the dead-letter queues (AWS_ENDPOINT_URL_SQS locally)."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("sqs", config=config)
+
+
+@cache
+def streams_client() -> Any:
+    """DynamoDB Streams, to read back the records a dead-lettered stream batch names."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
+    return boto3.client("dynamodbstreams", config=config)
+
+
 def reset_clients() -> None:
     """Forget cached clients (tests switch endpoints and credentials between cases)."""
     dynamodb_client.cache_clear()
     events_client.cache_clear()
     kms_client.cache_clear()
+    sqs_client.cache_clear()
+    streams_client.cache_clear()

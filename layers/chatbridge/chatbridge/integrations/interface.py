@@ -4,7 +4,8 @@
   what to store.
 - `messaging.STEPS[operation](request, message_id) -> Dispatched`: call the provider, describe
   the message record.
-- `webhooks.WEBHOOKS`: a `Webhooks` that reads a body and finds and updates what it is about.
+- `webhooks.WEBHOOKS`: a `Webhooks` that reads a body and finds and updates what it is about;
+  `webhooks.event_types()`: the detail-types it publishes (`EventTypeInfo`), for the catalogue.
 - `states.STATES`: the provider's words for statuses, mapped to ours.
 - `requests`: the public request models (`REGISTRATION_REQUEST`, `MESSAGING_REQUESTS`).
 - `contacts`: the bot CRM behind /v1/contacts (a module matching `ContactBook`).
@@ -39,6 +40,16 @@ class Dispatched:
     created: bool = True  # False: the provider answered with something it already had (200, not 201)
     stored: bool = False  # True: `item` is already in the store (the provider handed back a known reference)
     url: str | None = None  # a chat URL: answered, never stored with the message
+
+
+@dataclass(frozen=True)
+class EventTypeInfo:
+    """One entry of the event-type catalogue (GET /v1/event-types): a detail-type the events processor
+    publishes, and an example of its detail (the normalised event)."""
+
+    name: str
+    description: str
+    example: dict[str, Any]
 
 
 Step = Callable[[Any, str], Dispatched]
