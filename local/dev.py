@@ -50,6 +50,7 @@ def banner(stack: LocalStack) -> str:
         f"  Smartico     simulator at {stack.smartico.url}   Imbee simulator at {stack.imbee.url}",
         f"  Bi-way       simulator at {stack.biway.url}   callbacks to {stack.api_url}/v1/callbacks/biway/<token>",
         f"  Demo API key {stack.api_key}   (also in local/.demo-api-key)",
+        *webhook_lines(stack),
         "",
         "From the repository root:",
         *(f"  {line}" for line in curl_examples(stack.api_url)),
@@ -57,6 +58,15 @@ def banner(stack: LocalStack) -> str:
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def webhook_lines(stack: LocalStack) -> list[str]:
+    if stack.webhooks is None:
+        return []
+    return [
+        f"  Sample bot   {stack.webhooks.bot.url}   subscribed to every event ({stack.webhooks.webhook_id}),",
+        "               verifies each signature and prints what it gets (local/bot_receiver.py)",
+    ]
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -69,7 +79,7 @@ def main() -> None:
     # A shell starting us in the background (make dev &) leaves SIGINT ignored; Ctrl-C must still stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    stack = LocalStack()
+    stack = LocalStack(bot_echo=lambda line: print(line, flush=True))
     try:
         try:
             stack.start()

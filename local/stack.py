@@ -17,11 +17,13 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal
 
 import boto3
 
+from local.deliveries import LocalWebhooks, webhook_environment
 from local.dev_server import DevServer, configured_port, ensure_import_paths
 from local.dynamodb_local import DynamoDBLocal, DynamoDBLocalStartError, jar_installed, java_available
 from local.events_pipeline import LOCAL_EVENT_BUS, EventsPipeline
@@ -101,7 +103,9 @@ class LocalStack:
         api_port: int | None = None,
         table_name: str = DEFAULT_TABLE_NAME,
         force_moto: bool | None = None,
+        bot_echo: Callable[[str], None] | None = None,
     ) -> None:
+        self.bot_echo = bot_echo  # where the sample bot prints what it receives (make dev: stdout)
         self.api_port = configured_port() if api_port is None else api_port
         self.table_name = table_name
         self.force_moto = moto_forced() if force_moto is None else force_moto
@@ -117,6 +121,8 @@ class LocalStack:
         self.dev_server: DevServer | None = None
         # stream poller -> events processor -> EventBridge (moto), with the dead-letter queue
         self.events: EventsPipeline | None = None
+        # EventBridge rule -> SQS -> webhook delivery function -> the sample bot (local/bot_receiver.py)
+        self.webhooks: LocalWebhooks | None = None
         self.dynamodb_backend = ""  # "DynamoDB Local" or "moto"
         self.dynamodb_endpoint = ""
         self.secrets_endpoint = ""
@@ -138,6 +144,8 @@ class LocalStack:
             self._seed()
             self.dev_server = DevServer(port=self.api_port).start()
             self.events = EventsPipeline(REGION, self.dynamodb_endpoint, self.secrets_endpoint, self.table_name).start()
+            self.webhooks = LocalWebhooks(REGION, self.secrets_endpoint, self.events.bus_name, echo=self.bot_echo)
+            self.webhooks.start(self.api_url, self.api_key)
             self.simulator.webhook_url = self.callback_url("smartregion")
             self._register_biway_callback()
         except BaseException:
@@ -150,6 +158,9 @@ class LocalStack:
         return f"{self.api_url}/v1/callbacks/{provider}/{self.callback_tokens[provider]}"
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
         if self.events is not None:
             self.events.stop()
             self.events = None
@@ -224,6 +235,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_SQS": self.secrets_endpoint,
             "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
+            **webhook_environment(self.secrets_endpoint, self.dynamodb_endpoint),
             "TABLE_NAME": self.table_name,
             "SECRETS_PREFIX": SECRETS_PREFIX,
             "POWERTOOLS_SERVICE_NAME": "chatbridge",

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatbridge.logic.events import process_stored_item
 from chatbridge.observability import logger, metrics, traced
-from chatbridge.store.dynamodb import from_attributes
+from chatbridge.store.stream import stored_item_of
 
 # A batch whose records all failed is still a partial response, not a function error: Lambda resumes
 # from the first failed record either way, and bisecting is kept for crashes and timeouts.
@@ -23,7 +23,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    process_stored_item(from_attributes(record.raw_event["dynamodb"]["NewImage"]))
+    item = stored_item_of(record.raw_event["dynamodb"])
+    if item is not None:  # a resource deleted since has nothing left to apply to
+        process_stored_item(item)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -18,7 +18,7 @@ from chatbridge.dead_letters import DeadLetter
 from chatbridge.models.webhooks import RedriveReport
 from chatbridge.observability import logger
 from chatbridge.store.items import EVENT_ENTITY
-from chatbridge.store.stream import StreamChange, StreamRangeUnavailableError
+from chatbridge.store.stream import RESOURCE_SORT_KEYS, StreamChange, StreamRangeUnavailableError
 
 MAX_BATCHES = 10
 Reprocess = Callable[[dict[str, Any]], str]
@@ -42,7 +42,7 @@ def _processed_before(item: dict[str, Any]) -> bool:
 
 def _wanted(item: dict[str, Any]) -> bool:
     """What the processor's filter passes: provider events, new registrations and messages."""
-    return item.get("entity") == EVENT_ENTITY or item.get("sk") in ("REG", "MSG")
+    return item.get("entity") == EVENT_ENTITY or item.get("sk") in RESOURCE_SORT_KEYS
 
 
 def redrive(

@@ -74,3 +74,30 @@ def get_table_stream() -> TableStream:
     from chatbridge.settings import get_settings
 
     return TableStream(streams_client(), dynamodb_client(), get_settings().table_name)
+
+
+def load_item(keys: dict[str, str]) -> dict[str, Any] | None:
+    """An item of the table as it is now (consistent read), by its keys."""
+    from chatbridge.aws import dynamodb_client
+    from chatbridge.settings import get_settings
+
+    found = (
+        dynamodb_client()
+        .get_item(TableName=get_settings().table_name, Key=to_attributes(keys), ConsistentRead=True)
+        .get("Item")
+    )
+    return from_attributes(found) if found else None
+
+
+def stored_item_of(change: dict[str, Any]) -> dict[str, Any] | None:
+    """The item a stream record (its `dynamodb` part) is about. A provider event comes from its
+    image (written once by ingestion); a registration or message is read from the table, as it is
+    now: it may have changed since, and its image may not be faithful (DynamoDB Local drops
+    empty maps from stream images)."""
+    keys = {name: value["S"] for name, value in change["Keys"].items()}
+    if keys.get("sk") in RESOURCE_SORT_KEYS:
+        return load_item(keys)
+    return from_attributes(change["NewImage"])
+
+
+RESOURCE_SORT_KEYS = ("REG", "MSG")
