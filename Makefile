@@ -9,7 +9,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_ENV := SAM_CLI_TELEMETRY=0 PYENV_VERSION=$(shell pyenv version-name 2>/dev/null || echo system):3.13.0
 NAME ?= operator
 
-.PHONY: help install dev demo test unit unit-future integration lint format validate build bench api-key biway-callback ci clean
+.PHONY: help install dev demo test unit unit-future integration lint format validate build bench bench-deliveries api-key biway-callback redrive-events ci clean
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -19,7 +19,9 @@ help:
 	@echo "make lint       ruff and mypy"
 	@echo "make validate   sam validate --lint"
 	@echo "make build      sam build (Python 3.13)"
-	@echo "make bench      cold start, fan-out and callback benchmarks"
+	@echo "make bench      cold start, fan-out, callback and webhook delivery benchmarks"
+	@echo "make bench-deliveries [QUICK=1]   webhook delivery latency and throughput on the local stack"
+	@echo "make redrive-events   re-process the events processor's dead-letter queue (TABLE_NAME, EVENTS_DEAD_LETTER_QUEUE_URL, EVENT_BUS_NAME)"
 	@echo "make api-key NAME=ops   create an API key in the table the environment points to"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
 
@@ -81,6 +83,10 @@ bench: install
 	$(PY) -m benchmarks.cold_start
 	$(PY) -m benchmarks.fanout
 	$(PY) -m benchmarks.callbacks
+	$(PY) -m benchmarks.deliveries
+
+bench-deliveries: install
+	$(PY) -m benchmarks.deliveries $(if $(QUICK),--quick)
 
 api-key: $(VENV)/.installed
 	$(PY) -m local.api_key --name "$(NAME)"
@@ -88,6 +94,10 @@ api-key: $(VENV)/.installed
 # After a deploy, once per Bi-way connection (AWS credentials from your profile).
 biway-callback: $(VENV)/.installed
 	$(PY) -m tools.biway_callback --api-url "$(API_URL)" --connection "$(or $(CONNECTION),default)"
+
+# After a failure of the events processor (its DLQ has messages); AWS credentials from your profile.
+redrive-events: $(VENV)/.installed
+	$(PY) -m tools.redrive_events
 
 ci: lint validate test build
 

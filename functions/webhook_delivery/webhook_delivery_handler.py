@@ -21,6 +21,7 @@ from chatbridge.logic.deliveries import BusEvent, Deliverer, open_signing_secret
 from chatbridge.observability import logger, metrics, traced
 from chatbridge.settings import get_settings
 from chatbridge.store.base import get_webhook_store
+from chatbridge.store.items import WebhookItem
 from chatbridge.webhooks.queue import DeliveryTask, SqsTaskQueue, get_task_queue
 from chatbridge.webhooks.sender import sender_pool
 
@@ -48,7 +49,17 @@ def deliverer(queue: SqsTaskQueue) -> Deliverer:
     )
 
 
-def handle_record(record: dict[str, Any], queue: SqsTaskQueue, work: Deliverer) -> bool:
+def is_task(record: dict[str, Any]) -> bool:
+    try:
+        body = json.loads(record["body"])
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "delivery_id" in body
+
+
+def handle_record(
+    record: dict[str, Any], queue: SqsTaskQueue, work: Deliverer, subscriptions: list[WebhookItem] | None
+) -> bool:
     """True when the message is done with (Lambda deletes it)."""
     body = json.loads(record["body"])
     if isinstance(body, dict) and "delivery_id" in body:
@@ -58,13 +69,15 @@ def handle_record(record: dict[str, Any], queue: SqsTaskQueue, work: Deliverer) 
             return True
         queue.hold(record["receiptHandle"], outcome.retry_in)
         return False
-    work.fan_out(BusEvent.model_validate(body))
+    work.fan_out(BusEvent.model_validate(body), subscriptions)
     return True
 
 
-def _safely(record: dict[str, Any], queue: SqsTaskQueue, work: Deliverer) -> bool:
+def _safely(
+    record: dict[str, Any], queue: SqsTaskQueue, work: Deliverer, subscriptions: list[WebhookItem] | None
+) -> bool:
     try:
-        return handle_record(record, queue, work)
+        return handle_record(record, queue, work, subscriptions)
     except Exception:
         # the message comes back after the queue's visibility timeout, and to the DLQ in the end
         logger.exception("webhook record failed", extra={"message_id": record.get("messageId")})
@@ -78,7 +91,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     records: list[dict[str, Any]] = event.get("Records") or []
     queue = get_task_queue()
     work = deliverer(queue)
-    done = list(_records.map(lambda record: _safely(record, queue, work), records))
+    # the events of one batch are matched against one read of the subscriptions
+    subscriptions = work.store.all_webhooks() if not all(is_task(r) for r in records) else None
+    done = list(_records.map(lambda record: _safely(record, queue, work, subscriptions), records))
     return {
         "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r, ok in zip(records, done, strict=True) if not ok]
     }

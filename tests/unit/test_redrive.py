@@ -180,3 +180,29 @@ def test_where_keys_carry_scopes_the_redrive_needs_admin(providers, published, c
     response = events_redrive_handler.lambda_handler(api_event("POST", ROUTE, authorizer=caller), context)
 
     assert response["statusCode"] == status
+
+
+def test_the_command_redrives_and_says_what_it_did(providers, published, context, capsys, monkeypatch) -> None:
+    from tools.redrive_events import main
+
+    account = biway_account("acc-5")
+    before = len(stream_records()[2])
+    deliver("biway", report("acc-5", "ACTIVE", "2026-11-27T10:01:00Z", event="ACCOUNT_STATE"))
+    dead_letter(inserts_since(before))
+    sqs = boto3.client("sqs")
+
+    status = main(
+        [
+            "--table",
+            TABLE,
+            "--queue-url",
+            sqs.get_queue_url(QueueName="events-dlq")["QueueUrl"],
+            "--bus",
+            "chatbridge-test-events",
+        ]
+    )
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (printed,) = [line for line in lines if "redriven" in line]
+    assert status == 0 and printed["redriven"] == 1 and printed["reapplied"] == 1
+    assert get_store().get_registration(account.id).status == "active"  # type: ignore[union-attr]

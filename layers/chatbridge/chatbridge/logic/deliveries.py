@@ -170,12 +170,14 @@ class Deliverer:
 
     # -- fan-out -----------------------------------------------------------------------------------
 
-    def fan_out(self, event: BusEvent) -> list[Outcome]:
-        """Store the event as sent and make the first attempt of each matching subscription's delivery."""
+    def fan_out(self, event: BusEvent, subscriptions: list[WebhookItem] | None = None) -> list[Outcome]:
+        """Store the event as sent and make the first attempt of each matching subscription's delivery.
+        `subscriptions`: read once for a batch of events by the caller, else here."""
         message = message_for(event, self.clock())
         if not self.store.put_message(message):
             message = self.store.get_message(message.event_id) or message  # a repeated fan-out sends the first body
-        targets = [w for w in self.store.all_webhooks() if w.enabled and subscribes(w.event_types, message.event_type)]
+        listed = self.store.all_webhooks() if subscriptions is None else subscriptions
+        targets = [w for w in listed if w.enabled and subscribes(w.event_types, message.event_type)]
         return list(self.parallel(lambda webhook: self._first_attempt(message, webhook), targets))
 
     def _first_attempt(self, message: WebhookMessageItem, webhook: WebhookItem) -> Outcome:

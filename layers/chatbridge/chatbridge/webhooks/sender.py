@@ -65,9 +65,10 @@ class GuardedTransport(httpx.HTTPTransport):
     """httpx's transport with its connection pool rebuilt on the guarded backend."""
 
     def __init__(self, policy: Policy, inner: httpcore.NetworkBackend | None = None) -> None:
-        super().__init__(trust_env=False, limits=LIMITS)
+        ssl_context = httpx.create_ssl_context(trust_env=False)  # loading the CA bundle takes ~0.1 s: once
+        super().__init__(verify=ssl_context, trust_env=False, limits=LIMITS)
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=ssl_context,
             max_connections=LIMITS.max_connections,
             max_keepalive_connections=LIMITS.max_keepalive_connections,
             keepalive_expiry=LIMITS.keepalive_expiry,
