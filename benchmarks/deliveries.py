@@ -11,8 +11,9 @@ and one bot on 127.0.0.1 that verifies every signature with the `standardwebhook
   stored) to the bot's receipt, same clock. Baseline: a bare signed POST to the same bot.
 - throughput: `--deliveries` events sent to the fan-out queue in batches of 10 as the rule sends
   them, through SQS -> delivery function (fan-out, sealed secret, signing, attempt log in DynamoDB)
-  -> bot, from the first send to the last receipt. Baseline: a bare loop POSTing the same signed bodies to the
-  same bot over one keep-alive connection.
+  -> bot, from the first send to the last receipt. Baselines: a bare loop POSTing the same signed
+  bodies to the same bot over one keep-alive connection, and bare PutItems to the same table (a
+  delivery writes 4 items: the table, not the HTTP, bounds the local figure).
 
 Locally every function shares one process and takes turns (the dev server's invocation lock), and
 the stream is polled four times a second as Lambda does: the figures are the local stack's, to
@@ -169,6 +170,34 @@ def baseline(bot: Any, secret: str, count: int) -> tuple[list[float], float]:
     return round_trips, count / (time.perf_counter() - started)
 
 
+WRITES_PER_DELIVERY = 4  # the event as sent, the delivery, then the attempt and the delivery again (one transaction)
+
+
+def table_baseline(stack: Any, count: int, threads: int = 10) -> float:
+    """Bare PutItems to the same table from as many threads as the function runs records: writes/s."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.dynamodb_endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    run = uuid.uuid4().hex[:6]
+
+    def put(n: int) -> None:
+        item = {"pk": {"S": f"BENCH#{run}#{n}"}, "sk": {"S": "BENCH"}, "body": {"S": "x" * 400}}
+        dynamodb.put_item(TableName=stack.table_name, Item=item)
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        list(pool.map(put, range(count)))
+    return count / (time.perf_counter() - started)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
     parser.add_argument("--events", type=int, default=200, help="events for the latency run")
@@ -194,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             latencies = measure_latency(stack, bot, args.events, args.gap)
             throughput = measure_throughput(stack, bot, args.deliveries)
             bare_round_trips, bare_rate = baseline(bot, secret, args.deliveries)
+            writes = table_baseline(stack, WRITES_PER_DELIVERY * args.deliveries)
             refused = [d for d in bot.deliveries if not d.verified]
         finally:
             bot.stop()
@@ -211,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"    {throughput:7.1f} deliveries/s")
     ratio = throughput / bare_rate
     print(f"    baseline: a bare POST loop to the same bot, {bare_rate:7.1f} posts/s   ratio {ratio:.2f}x")
+    floor = writes / WRITES_PER_DELIVERY
+    print(
+        f"    baseline: bare PutItems to the same table from 10 threads, {writes:7.1f} writes/s: at "
+        f"{WRITES_PER_DELIVERY} writes a delivery, {floor:.1f} deliveries/s   ratio {throughput / floor:.2f}x"
+    )
     if refused:
         print(f"  ERROR: {len(refused)} deliveries failed verification")
         return 1

@@ -139,9 +139,10 @@ class SenderPool:
             return found
 
     def reset(self, transport: httpx.BaseTransport | None = None) -> None:
+        """New clients from now on. The old ones are dropped, not closed: a delivery still running
+        in another thread (the local stack's, while a test resets caches) finishes with its client;
+        their connections close when they are collected."""
         with self._lock:
-            for sender in self._senders.values():
-                sender._client.close()
             self._senders.clear()
             self.transport = transport
 
