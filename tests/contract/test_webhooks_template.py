@@ -86,6 +86,11 @@ def test_only_the_delivery_function_may_open_signing_secrets() -> None:
     assert "kms:Decrypt" not in actions("WebhooksFunction")
 
 
+def test_answers_that_carry_secrets_are_not_recorded_in_traces() -> None:
+    variables = resource("WebhooksFunction")["Properties"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+
 def test_the_webhook_routes_need_an_api_key() -> None:
     routes = {r.route_key: r for r in http_routes() if r.function == "WebhooksFunction"}
     assert set(routes) == WEBHOOK_ROUTES

@@ -426,3 +426,30 @@ def test_a_message_that_comes_back_early_is_held_for_the_rest_of_the_wait(aws, c
     held = work.run_task(delivery_id, task_id)
 
     assert held.retry_in == 200
+
+
+def test_the_event_sent_its_delivery_and_its_attempts_expire_30_days_after_their_last_change(aws, context) -> None:
+    from tests.unit.conftest import table_items
+
+    _, secret = subscribe(context)
+    clock = Clock()
+    start = clock.now
+    queue = RecordingQueue()
+    work = deliverer(Bot(secrets=[secret], answer=statuses(503)), clock, queue)
+    work.fan_out(bus_event(event_id="ev-1"))
+    ((delivery_id, task_id, _),) = queue.sent
+    clock.advance(5)
+    work.run_task(delivery_id, task_id)
+
+    expiry = {
+        (i["pk"]["S"].split("#")[0], i["sk"]["S"]): int(i["expires_at"]["N"])
+        for i in table_items()
+        if i["pk"]["S"].startswith(("WHMSG#", "WHDLV#"))
+    }
+    thirty_days = 30 * 24 * 3600
+    assert expiry == {
+        ("WHMSG", "WHMSG"): int(start.timestamp()) + thirty_days,
+        ("WHDLV", "WHDLV"): int(start.timestamp()) + 5 + thirty_days,
+        ("WHDLV", "ATT#0001"): int(start.timestamp()) + thirty_days,
+        ("WHDLV", "ATT#0002"): int(start.timestamp()) + 5 + thirty_days,
+    }

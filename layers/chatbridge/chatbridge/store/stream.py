@@ -12,10 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chatbridge.store.dynamodb import from_attributes, to_attributes
-
+RESOURCE_SORT_KEYS = ("REG", "MSG")  # registrations and messages: what late references start from
 EMPTY_PAGES_LIMIT = 25  # an open shard answers empty pages while its iterator moves on
 GONE = {"TrimmedDataAccessException", "ExpiredIteratorException", "ResourceNotFoundException"}
 
@@ -39,6 +36,8 @@ class TableStream:
 
     def changes_between(self, stream_arn: str, shard_id: str, first: str, last: str) -> list[StreamChange]:
         """The records of one shard from sequence number `first` to `last`, both included."""
+        from botocore.exceptions import ClientError
+
         try:
             iterator = self._streams.get_shard_iterator(
                 StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=first
@@ -65,6 +64,8 @@ class TableStream:
 
     def load(self, keys: dict[str, str]) -> dict[str, Any] | None:
         """The item as it is now (consistent read)."""
+        from chatbridge.store.dynamodb import from_attributes, to_attributes
+
         found = self._dynamodb.get_item(TableName=self._table, Key=to_attributes(keys), ConsistentRead=True).get("Item")
         return from_attributes(found) if found else None
 
@@ -80,6 +81,7 @@ def load_item(keys: dict[str, str]) -> dict[str, Any] | None:
     """An item of the table as it is now (consistent read), by its keys."""
     from chatbridge.aws import dynamodb_client
     from chatbridge.settings import get_settings
+    from chatbridge.store.dynamodb import from_attributes, to_attributes
 
     found = (
         dynamodb_client()
@@ -94,10 +96,9 @@ def stored_item_of(change: dict[str, Any]) -> dict[str, Any] | None:
     image (written once by ingestion); a registration or message is read from the table, as it is
     now: it may have changed since, and its image may not be faithful (DynamoDB Local drops
     empty maps from stream images)."""
+    from chatbridge.store.dynamodb import from_attributes  # boto3's types: loaded on the first record
+
     keys = {name: value["S"] for name, value in change["Keys"].items()}
     if keys.get("sk") in RESOURCE_SORT_KEYS:
         return load_item(keys)
     return from_attributes(change["NewImage"])
-
-
-RESOURCE_SORT_KEYS = ("REG", "MSG")
