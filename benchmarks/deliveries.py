@@ -51,6 +51,19 @@ def _quiet() -> None:
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+def _local_client(service: str, endpoint_url: str) -> Any:
+    import boto3
+
+    factory: Any = boto3.client
+    return factory(
+        service,
+        endpoint_url=endpoint_url,
+        region_name="eu-west-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
@@ -126,17 +139,9 @@ def measure_throughput(stack: Any, bot: Any, deliveries: int) -> float:
 
     The queue is fed directly: moto's EventBridge takes ~70 ms per event here, which is moto's cost,
     not the delivery path's (the latency run goes through it)."""
-    import boto3
-
     from local.deliveries import queue_url
 
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=stack.secrets_endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    sqs = _local_client("sqs", stack.secrets_endpoint)
     url = queue_url(stack.secrets_endpoint, "WebhookEventsQueue")
     run = uuid.uuid4().hex[:6]
     before = len(bot.deliveries)
@@ -177,15 +182,7 @@ def table_baseline(stack: Any, count: int, threads: int = 10) -> float:
     """Bare PutItems to the same table from as many threads as the function runs records: writes/s."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import boto3
-
-    dynamodb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.dynamodb_endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="local",
-        aws_secret_access_key="local",
-    )
+    dynamodb = _local_client("dynamodb", stack.dynamodb_endpoint)
     run = uuid.uuid4().hex[:6]
 
     def put(n: int) -> None:

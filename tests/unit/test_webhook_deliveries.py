@@ -9,6 +9,7 @@ the timestamp against its own clock), so those tests leave the clock at now.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -44,6 +45,29 @@ def statuses(*answers: int | BaseException) -> Any:
         return answers[len(seen)] if len(seen) < len(answers) else 200
 
     return answer
+
+
+@dataclass
+class Retrying:
+    """A subscription whose first attempt of `ev-1` failed: its retry task is queued."""
+
+    webhook: dict[str, Any]
+    bot: Bot
+    clock: Clock
+    queue: RecordingQueue
+    work: Any
+    delivery_id: str
+    task_id: str
+
+
+def first_attempt_failed(context: Any, *answers: int | BaseException) -> Retrying:
+    webhook, secret = subscribe(context)
+    bot = Bot(secrets=[secret], answer=statuses(*(answers or (503,))))
+    clock, queue = Clock(), RecordingQueue()
+    work = deliverer(bot, clock, queue)
+    work.fan_out(bus_event(event_id="ev-1"))
+    ((delivery_id, task_id, _),) = queue.sent
+    return Retrying(webhook, bot, clock, queue, work, delivery_id, task_id)
 
 
 def attempts(webhook_id: str) -> list[dict[str, Any]]:
@@ -232,12 +256,9 @@ def test_a_success_ends_the_failing_period(aws, context) -> None:
 
 
 def test_retries_of_a_disabled_subscription_are_abandoned_and_recovered_after_it_is_enabled(aws, context) -> None:
-    webhook, secret = subscribe(context)
-    bot = Bot(secrets=[secret], answer=statuses(503))
-    clock, queue = Clock(), RecordingQueue()
-    work = deliverer(bot, clock, queue)
-    work.fan_out(bus_event(event_id="ev-1"))
-    ((delivery_id, task_id, _),) = queue.sent
+    retrying = first_attempt_failed(context)
+    webhook, bot, clock, queue, work = retrying.webhook, retrying.bot, retrying.clock, retrying.queue, retrying.work
+    delivery_id, task_id = retrying.delivery_id, retrying.task_id
     path = f"/v1/webhooks/{webhook['id']}"
     call("PATCH", path, context, route="/v1/webhooks/{id}", body={"enabled": False})
     clock.advance(5)
@@ -302,12 +323,9 @@ def test_replay_refuses_unknown_events_and_subscriptions_that_do_not_want_it(aws
 
 
 def test_a_replay_takes_over_a_delivery_whose_retries_are_pending(aws, context) -> None:
-    _, secret = subscribe(context)
-    bot = Bot(secrets=[secret], answer=statuses(503))
-    clock, queue = Clock(), RecordingQueue()
-    work = deliverer(bot, clock, queue)
-    work.fan_out(bus_event(event_id="ev-1"))
-    ((delivery_id, old_task, _),) = queue.sent
+    retrying = first_attempt_failed(context)
+    bot, clock, queue, work = retrying.bot, retrying.clock, retrying.queue, retrying.work
+    delivery_id, old_task = retrying.delivery_id, retrying.task_id
 
     logic.replay_event("ev-1", None, queue=queue, clock=clock)
     ((_, new_task, _),) = queue.sent[1:]
@@ -414,16 +432,12 @@ def test_delays_are_capped_by_what_sqs_allows() -> None:
 
 
 def test_a_message_that_comes_back_early_is_held_for_the_rest_of_the_wait(aws, context) -> None:
-    _, secret = subscribe(context)
-    clock, queue = Clock(), RecordingQueue()
-    work = deliverer(Bot(secrets=[secret], answer=statuses(503, 503, 503)), clock, queue)
-    work.fan_out(bus_event(event_id="ev-1"))
-    ((delivery_id, task_id, _),) = queue.sent
-    clock.advance(5)
-    work.run_task(delivery_id, task_id)  # attempt 2 fails: attempt 3 is due in 300 s
+    retrying = first_attempt_failed(context, 503, 503, 503)
+    retrying.clock.advance(5)
+    retrying.work.run_task(retrying.delivery_id, retrying.task_id)  # attempt 2 fails: attempt 3 is due in 300 s
 
-    clock.advance(100)
-    held = work.run_task(delivery_id, task_id)
+    retrying.clock.advance(100)
+    held = retrying.work.run_task(retrying.delivery_id, retrying.task_id)
 
     assert held.retry_in == 200
 
@@ -431,15 +445,10 @@ def test_a_message_that_comes_back_early_is_held_for_the_rest_of_the_wait(aws, c
 def test_the_event_sent_its_delivery_and_its_attempts_expire_30_days_after_their_last_change(aws, context) -> None:
     from tests.unit.conftest import table_items
 
-    _, secret = subscribe(context)
-    clock = Clock()
-    start = clock.now
-    queue = RecordingQueue()
-    work = deliverer(Bot(secrets=[secret], answer=statuses(503)), clock, queue)
-    work.fan_out(bus_event(event_id="ev-1"))
-    ((delivery_id, task_id, _),) = queue.sent
-    clock.advance(5)
-    work.run_task(delivery_id, task_id)
+    retrying = first_attempt_failed(context)
+    start = retrying.clock.now
+    retrying.clock.advance(5)
+    retrying.work.run_task(retrying.delivery_id, retrying.task_id)
 
     expiry = {
         (i["pk"]["S"].split("#")[0], i["sk"]["S"]): int(i["expires_at"]["N"])

@@ -17,10 +17,8 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from pydantic_core import to_jsonable_python
 
-from chatbridge.errors import BadRequestError, FieldIssue
-from chatbridge.store.dynamodb import decode_token, encode_token, from_attributes, to_attributes
+from chatbridge.store.dynamodb import from_attributes, to_attributes
 from chatbridge.store.items import (
-    SUBJECT_INDEX,
     WEBHOOK_LIST_KEY,
     AttemptItem,
     DeliveryItem,
@@ -33,7 +31,6 @@ from chatbridge.store.items import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-INDEX_KEYS = {"pk", "sk", "gsi1pk", "gsi1sk"}
 LIST_PAGE = 100
 
 
@@ -93,90 +90,38 @@ class DynamoWebhookStore:
         expression = "SET " + ", ".join(f"{aliases[name]} = :v{aliases[name][2:]}" for name in changes)
         if removes:
             expression += " REMOVE " + ", ".join(aliases[name] for name in removes)
-        values = {f":v{aliases[name][2:]}": _json(value) for name, value in changes.items()}
-        try:
-            answer = self._client.update_item(
-                TableName=self._table,
-                Key=to_attributes(WebhookItem.key(webhook_id)),
-                UpdateExpression=expression,
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=to_attributes(values),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return None
-            raise
-        return WebhookItem.model_validate(from_attributes(answer["Attributes"]))
+        values = {f":v{aliases[name][2:]}": value for name, value in changes.items()}
+        answer = self._update(webhook_id, expression, "attribute_exists(pk)", values, names=names, returns="ALL_NEW")
+        return WebhookItem.model_validate(from_attributes(answer["Attributes"])) if answer else None
 
     def replace_secrets(
         self, webhook_id: str, secrets: list[SealedSecretItem], expected_updated_at: datetime, now: datetime
     ) -> bool:
         """A rotation: False when the subscription changed since it was read (or is gone)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attributes(WebhookItem.key(webhook_id)),
-                UpdateExpression="SET secrets = :secrets, updated_at = :now",
-                ConditionExpression="attribute_exists(pk) AND updated_at = :expected",
-                ExpressionAttributeValues=to_attributes(
-                    {
-                        ":secrets": [s.model_dump(mode="json") for s in secrets],
-                        ":now": _json(now),
-                        ":expected": _json(expected_updated_at),
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        values = {
+            ":secrets": [s.model_dump(mode="json") for s in secrets],
+            ":now": now,
+            ":expected": expected_updated_at,
+        }
+        expression, condition = (
+            "SET secrets = :secrets, updated_at = :now",
+            "attribute_exists(pk) AND updated_at = :expected",
+        )
+        return self._update(webhook_id, expression, condition, values) is not None
 
     def mark_failing(self, webhook_id: str, since: datetime) -> None:
         """Start the failing period unless one is running (the first failure after a success)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attributes(WebhookItem.key(webhook_id)),
-                UpdateExpression="SET failing_since = if_not_exists(failing_since, :since)",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues=to_attributes({":since": _json(since)}),
-            )
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
+        expression = "SET failing_since = if_not_exists(failing_since, :since)"
+        self._update(webhook_id, expression, "attribute_exists(pk)", {":since": since})
 
     def clear_failing(self, webhook_id: str) -> None:
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attributes(WebhookItem.key(webhook_id)),
-                UpdateExpression="REMOVE failing_since",
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
+        self._update(webhook_id, "REMOVE failing_since", "attribute_exists(pk)")
 
     def disable_webhook(self, webhook_id: str, reason: str, at: datetime) -> bool:
         """True for the one caller that disabled it (the one that announces it)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=to_attributes(WebhookItem.key(webhook_id)),
-                UpdateExpression="SET enabled = :off, disabled_reason = :reason, disabled_at = :at, updated_at = :at",
-                ConditionExpression="attribute_exists(pk) AND enabled = :on",
-                ExpressionAttributeValues=to_attributes(
-                    {":off": False, ":on": True, ":reason": reason, ":at": _json(at)}
-                ),
-            )
-        except ClientError as exc:
-            if _condition_failed(exc):
-                return False
-            raise
-        return True
+        expression = "SET enabled = :off, disabled_reason = :reason, disabled_at = :at, updated_at = :at"
+        values = {":off": False, ":on": True, ":reason": reason, ":at": at}
+        return self._update(webhook_id, expression, "attribute_exists(pk) AND enabled = :on", values) is not None
 
     def delete_webhook(self, webhook_id: str) -> bool:
         try:
@@ -190,6 +135,36 @@ class DynamoWebhookStore:
                 return False
             raise
         return True
+
+    def _update(
+        self,
+        webhook_id: str,
+        expression: str,
+        condition: str,
+        values: dict[str, Any] | None = None,
+        *,
+        names: dict[str, str] | None = None,
+        returns: str = "NONE",
+    ) -> dict[str, Any] | None:
+        """One conditional update of a subscription; None when the condition failed."""
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Key": to_attributes(WebhookItem.key(webhook_id)),
+            "UpdateExpression": expression,
+            "ConditionExpression": condition,
+            "ReturnValues": returns,
+        }
+        if values:
+            request["ExpressionAttributeValues"] = to_attributes({k: _json(v) for k, v in values.items()})
+        if names:
+            request["ExpressionAttributeNames"] = names
+        try:
+            answer = self._client.update_item(**request)
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return None
+            raise
+        return dict(answer)
 
     # -- events as sent --------------------------------------------------------------------------
 
@@ -289,23 +264,9 @@ class DynamoWebhookStore:
     def _query_index(
         self, index_key: str, limit: int, next_token: str | None, *, newest_first: bool, from_sk: str | None = None
     ) -> tuple[list[dict[str, Any]], str | None]:
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": SUBJECT_INDEX,
-            "KeyConditionExpression": "gsi1pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": index_key}},
-            "Limit": limit,
-            "ScanIndexForward": not newest_first,
-        }
-        if from_sk is not None:
-            query["KeyConditionExpression"] += " AND gsi1sk >= :from"
-            query["ExpressionAttributeValues"][":from"] = {"S": from_sk}
-        start = decode_token(next_token, INDEX_KEYS)
-        if start:
-            if start["gsi1pk"]["S"] != index_key:
-                raise BadRequestError(
-                    "next_token belongs to another query.", errors=[FieldIssue("next_token", "token of another query")]
-                )
-            query["ExclusiveStartKey"] = start
-        answer = self._client.query(**query)
-        return [from_attributes(i) for i in answer.get("Items", [])], encode_token(answer.get("LastEvaluatedKey"))
+        from chatbridge.store.queries import query_index
+
+        items, token = query_index(
+            self._client, self._table, index_key, limit, next_token, newest_first=newest_first, from_sk=from_sk
+        )
+        return [from_attributes(i) for i in items], token
