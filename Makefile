@@ -17,7 +17,7 @@ run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m ben
 	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
 	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
-.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate checkov build bench bench-quick api-key api-keys api-key-revoke biway-callback ci clean sam-local sam-stack sam-image sam-deps
+.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate checkov build bench bench-quick bench-deliveries api-key api-keys api-key-revoke biway-callback redrive-events ci clean sam-local sam-stack sam-image sam-deps
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
@@ -30,13 +30,15 @@ help:
 	@echo "make build      sam build (Python 3.13)"
 	@echo "make sam-local  sam build, then every events/ file under sam local invoke and a start-api path (Docker)"
 	@echo "make sam-stack  the seeded local stack for sam local invoke by hand; writes env.json"
-	@echo "make bench      cold start, fan-out and callback benchmarks"
+	@echo "make bench      cold start, fan-out, callback and webhook delivery benchmarks"
 	@echo "make bench-quick  every benchmark with small sizes (figures printed, targets not enforced; CI)"
 	@echo "make checkov    checkov on template.yaml (every skip carries its reason in the template)"
 	@echo "make api-key NAME=ops SCOPES=\"registrations:read events:read\" [PROVIDERS=smartregion] [EXPIRES=90d]"
 	@echo "                create an API key in the table TABLE_NAME names (printed once)"
 	@echo "make api-keys   list the keys (ids, names, scopes, status; never the keys)"
 	@echo "make api-key-revoke ID=<key id>   revoke a key (refused by the API within 60 s)"
+	@echo "make bench-deliveries [QUICK=1]   webhook delivery latency and throughput on the local stack"
+	@echo "make redrive-events   re-process the events processor's dead-letter queue (TABLE_NAME, EVENTS_DEAD_LETTER_QUEUE_URL, EVENT_BUS_NAME)"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
 
 $(VENV)/.installed: requirements-dev.txt layers/chatbridge/requirements.txt
@@ -111,6 +113,9 @@ build: $(SAM_VENV)/.installed
 sam-local: install $(SAM_VENV)/.installed
 	$(SAM_ENV) $(PY) -m local.sam.runner --sam $(SAM) $(SAM_LOCAL_ARGS)
 
+bench-deliveries: install
+	$(PY) -m benchmarks.deliveries $(if $(QUICK),--quick)
+
 # Docker's engine and debootstrap from Debian's packages, when missing (root; CI and fresh machines).
 sam-deps:
 	@if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then \
@@ -146,6 +151,10 @@ api-key-revoke: $(VENV)/.installed
 # After a deploy, once per Bi-way connection (AWS credentials from your profile).
 biway-callback: $(VENV)/.installed
 	$(PY) -m tools.biway_callback --api-url "$(API_URL)" --connection "$(or $(CONNECTION),default)"
+
+# After a failure of the events processor (its DLQ has messages); AWS credentials from your profile.
+redrive-events: $(VENV)/.installed
+	$(PY) -m tools.redrive_events
 
 ci: lint validate checkov test build
 

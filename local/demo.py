@@ -6,7 +6,9 @@
    published to EventBridge;
 4. a Bi-way message is sent through the API;
 5. the Bi-way simulator reports it sent, delivered, then read (its callbacks);
-6. the message shows `read`, with its history and its events.
+6. the message shows `read`, with its history and its events;
+7. the sample bot got every event as a signed webhook; the first attempt of one failed, and the
+   retry a second later went through (local/webhooks_demo.py).
 
 Exits non-zero if a step does not happen in time. Provider tokens are never printed.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from local import webhooks_demo
 from local.stack import LocalStack
 
 STEP_TIMEOUT_SECONDS = 30.0
@@ -129,6 +132,7 @@ def run(stack: LocalStack) -> None:
     show("message", message["id"])
     show("status", message["status"])
 
+    webhooks_demo.arrange(stack)  # the bot fails the first attempt of the `read` report
     step(5, "Bi-way reports the delivery  (callbacks -> POST /v1/callbacks/biway/<token>)")
     seen: list[str] = []
 
@@ -147,6 +151,8 @@ def run(stack: LocalStack) -> None:
     events = expect(api.get("/v1/events", params={"message_id": message["id"]}), 200)["items"]
     for event in events:
         show("event", f"{event['type']} {event['state']:<10} {event['outcome']}")
+
+    webhooks_demo.run(stack, api, 7)
 
 
 def main() -> None:

@@ -71,6 +71,7 @@ def banner(stack: LocalStack) -> str:
         f"  Smartico     simulator at {stack.smartico.url}   Imbee simulator at {stack.imbee.url}",
         f"  Bi-way       simulator at {stack.biway.url}   callbacks to {stack.api_url}/v1/callbacks/biway/<token>",
         f"  Demo API key {stack.api_key}   (also in local/.demo-api-key)",
+        *webhook_lines(stack),
         "",
         "From the repository root:",
         *(f"  {line}" for line in curl_examples(stack.api_url)),
@@ -78,6 +79,15 @@ def banner(stack: LocalStack) -> str:
         "Ctrl-C stops everything.",
     ]
     return "\n".join(lines)
+
+
+def webhook_lines(stack: LocalStack) -> list[str]:
+    if stack.webhooks is None:
+        return []
+    return [
+        f"  Sample bot   {stack.webhooks.bot.url}   subscribed to every event ({stack.webhooks.webhook_id}),",
+        "               verifies each signature and prints what it gets (local/bot_receiver.py)",
+    ]
 
 
 def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -109,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
 
         daemon = ensure_daemon(ROOT / ".aws-sam" / "dockerd.log")  # stopped on exit if started here
         host = bridge_gateway()
-    stack = LocalStack(seeded=args.seeded, host=host)
+    stack = LocalStack(seeded=args.seeded, host=host, bot_echo=lambda line: print(line, flush=True))
     env_file: Path | None = None
     try:
         try:

@@ -52,6 +52,8 @@ SECRETS_PREFIX = "chatbridge"
 CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials"
 # The key sealing pagination tokens (template.yaml: PageTokenKey).
 PAGE_TOKEN_KEY_ALIAS = "alias/chatbridge-page-tokens"
+# template.yaml WebhookSecretsKey: seals the signing secrets of webhook subscriptions
+WEBHOOK_SECRETS_KEY_ALIAS = "alias/chatbridge-webhook-secrets"
 
 SEED_API_KEY = "cbk_seeded-local-stack-key-accepted-by-seeded-stacks-only"
 SEED_API_KEY_NAME = "seeded"
@@ -151,7 +153,7 @@ def seed_account(
     callback_tokens: Mapping[str, str],
     table_name: str = TABLE_NAME,
 ) -> None:
-    """The table of template.yaml, every connection secret and the credentials key (by alias)."""
+    """The table of template.yaml, every connection secret and the KMS keys (by alias)."""
     create_table(dynamodb, table_name)
     for name, value in connection_secrets(base_urls, callback_tokens).items():
         secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
@@ -159,6 +161,8 @@ def seed_account(
     kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=key)
     page_key = kms.create_key(Description="chatbridge local page token key")["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=PAGE_TOKEN_KEY_ALIAS, TargetKeyId=page_key)
+    webhook_key = kms.create_key(Description="chatbridge local webhook signing secrets")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName=WEBHOOK_SECRETS_KEY_ALIAS, TargetKeyId=webhook_key)
 
 
 def put_seed_api_key() -> str:

@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Literal
 
 import boto3
 
 from local import seed
+from local.deliveries import LocalWebhooks, webhook_environment
 from local.dev_server import DevServer, configured_port
 from local.dynamodb_local import DynamoDBLocal, DynamoDBLocalStartError, jar_installed, java_available
 from local.events_pipeline import LOCAL_EVENT_BUS, EventsPipeline
@@ -103,7 +105,9 @@ class LocalStack:
         seeded: bool = False,
         host: str = LOOPBACK,
         handlers_in_process: bool = True,
+        bot_echo: Callable[[str], None] | None = None,
     ) -> None:
+        self.bot_echo = bot_echo  # where the sample bot prints what it receives (make dev: stdout)
         self.api_port = configured_port() if api_port is None else api_port
         self.table_name = table_name
         self.seeded = seeded
@@ -123,6 +127,8 @@ class LocalStack:
         self.dev_server: DevServer | None = None
         # stream poller -> events processor -> EventBridge (moto), with the dead-letter queue
         self.events: EventsPipeline | None = None
+        # EventBridge rule -> SQS -> webhook delivery function -> the sample bot (local/bot_receiver.py)
+        self.webhooks: LocalWebhooks | None = None
         self.dynamodb_backend = ""  # "DynamoDB Local" or "moto"
         self.dynamodb_endpoint = ""
         self.secrets_endpoint = ""
@@ -149,6 +155,8 @@ class LocalStack:
                 self.events.stop()
                 return self
             self.dev_server = DevServer(port=self.api_port).start()
+            self.webhooks = LocalWebhooks(REGION, self.secrets_endpoint, self.events.bus_name, echo=self.bot_echo)
+            self.webhooks.start(self.api_url, self.api_key)
             self.simulator.webhook_url = self.callback_url("smartregion")
             self._register_biway_callback()
         except BaseException:
@@ -176,9 +184,20 @@ class LocalStack:
             "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_KMS": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
+            "AWS_ENDPOINT_URL_SQS": self.secrets_endpoint,
+            # No sample bot runs for the containers: the deployed URL rules and retry schedule apply
+            # (template.yaml declares neither variable, so a function keeps its defaults).
+            **{
+                name: value
+                for name, value in webhook_environment(self.secrets_endpoint, self.dynamodb_endpoint).items()
+                if name not in {"WEBHOOK_URL_POLICY", "WEBHOOK_RETRY_SCHEDULE"}
+            },
         }
 
     def stop(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
         if self.events is not None:
             self.events.stop()
             self.events = None
@@ -249,6 +268,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL_EVENTBRIDGE": self.secrets_endpoint,
             "AWS_ENDPOINT_URL_SQS": self.secrets_endpoint,
             "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
+            **webhook_environment(self.secrets_endpoint, self.dynamodb_endpoint),
             "TABLE_NAME": self.table_name,
             "SECRETS_PREFIX": SECRETS_PREFIX,
             "POWERTOOLS_SERVICE_NAME": "chatbridge",

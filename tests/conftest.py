@@ -39,6 +39,8 @@ def reset_caches() -> None:
     from chatbridge import aws, idempotency
     from chatbridge.integrations.http import http_pool
     from chatbridge.settings import get_settings
+    from chatbridge.webhooks.secrets import forget_opened
+    from chatbridge.webhooks.sender import sender_pool
 
     parameters.clear_caches()
     parameters.base.DEFAULT_PROVIDERS.clear()
@@ -47,6 +49,8 @@ def reset_caches() -> None:
     get_settings.cache_clear()
     idempotency.reset()
     http_pool.reset()
+    sender_pool.reset()
+    forget_opened()
 
 
 @pytest.fixture(autouse=True)

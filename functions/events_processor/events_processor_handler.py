@@ -1,7 +1,9 @@
 """EventsProcessor function: new event items from the table's stream (the event source mapping
 filters on INSERTs of `entity = "event"`) are applied to registrations and messages, then published
-to EventBridge. Each record succeeds or fails alone: failures are reported per record
-(ReportBatchItemFailures), retried by Lambda, and sent to the dead-letter queue when retries run out.
+to EventBridge; a new registration or message (INSERTs of `sk` REG or MSG) gets the events that
+named it before it was saved (chatbridge.logic.events.apply_late_events). Each record succeeds or
+fails alone: failures are reported per record (ReportBatchItemFailures), retried by Lambda, and
+sent to the dead-letter queue when retries run out (`make redrive-events` processes them again).
 """
 
 from typing import Any
@@ -11,9 +13,9 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from chatbridge.logic.events import process_event
+from chatbridge.logic.events import process_stored_item
 from chatbridge.observability import logger, metrics, traced
-from chatbridge.store.events import event_from_image
+from chatbridge.store.stream import stored_item_of
 
 # A batch whose records all failed is still a partial response, not a function error: Lambda resumes
 # from the first failed record either way, and bisecting is kept for crashes and timeouts.
@@ -21,7 +23,9 @@ processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire
 
 
 def record_handler(record: DynamoDBRecord) -> None:
-    process_event(event_from_image(record.raw_event["dynamodb"]["NewImage"]))
+    item = stored_item_of(record.raw_event["dynamodb"])
+    if item is not None:  # a resource deleted since has nothing left to apply to
+        process_stored_item(item)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -15,10 +15,19 @@ from chatbridge.routes import meta
 @cache
 def every_route() -> APIGatewayHttpResolver:
     from chatbridge.models.requests import MESSAGING_BODY_TAGS, REGISTRATION_BODY_TAGS
-    from chatbridge.routes import api_keys, callbacks, contacts, events, messaging, registrations
+    from chatbridge.routes import api_keys, callbacks, contacts, events, messaging, redrive, registrations, webhooks
 
     described = build_app(
-        [registrations.router, callbacks.router, events.router, messaging.router, contacts.router, api_keys.router],
+        [
+            registrations.router,
+            callbacks.router,
+            events.router,
+            messaging.router,
+            contacts.router,
+            api_keys.router,
+            webhooks.router,
+            redrive.router,
+        ],
         provider_tags=(*REGISTRATION_BODY_TAGS, *MESSAGING_BODY_TAGS),
     )
     meta.install(described, every_route)

@@ -20,13 +20,15 @@ def statements(function: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_processor_reads_only_new_event_items_from_the_stream_and_fails_per_record() -> None:
+def test_the_processor_reads_only_new_events_registrations_and_messages_and_fails_per_record() -> None:
     (event,) = processor()["Events"].values()
     props = event["Properties"]
     assert event["Type"] == "DynamoDB"
     assert props["Stream"] == {"Fn::GetAtt": "ChatbridgeTable.StreamArn"}
-    (pattern,) = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
-    assert pattern == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["event"]}}}}
+    events, resources_ = [json.loads(f["Pattern"]) for f in props["FilterCriteria"]["Filters"]]
+    assert events == {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"entity": {"S": ["event"]}}}}
+    # a new registration or message (not a recipient item, not an update): its late events apply
+    assert resources_ == {"eventName": ["INSERT"], "dynamodb": {"Keys": {"sk": {"S": ["REG", "MSG"]}}}}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BisectBatchOnFunctionError"] is True
     assert 0 < props["MaximumRetryAttempts"] <= 10

@@ -35,7 +35,10 @@ def endpoint_variable(service: str) -> str:
 def layer_services() -> set[str]:
     found = set(POWERTOOLS_SERVICES)
     for path in LAYER.rglob("*.py"):
-        found |= set(re.findall(r"boto3\.client\(\s*\"([a-z0-9-]+)\"", path.read_text(encoding="utf-8")))
+        text = path.read_text(encoding="utf-8")
+        found |= set(re.findall(r"boto3\.client\(\s*\"([a-z0-9-]+)\"", text))
+        if path.name == "aws.py":  # the layer's one client factory: _client("<service>")
+            found |= set(re.findall(r"_client\(\s*\"([a-z0-9-]+)\"", text))
     return found
 
 

@@ -46,6 +46,31 @@ CONNECTION_SECRETS: dict[str, dict[str, Any]] = {
 CREDENTIALS_KEY_ALIAS = "alias/chatbridge-credentials-test"
 # The KMS key sealing pagination tokens (template.yaml PageTokenKey), by alias.
 PAGE_TOKEN_KEY_ALIAS = "alias/chatbridge-page-tokens-test"
+# Webhooks to bots: the key sealing signing secrets, the delivery tasks queue, the events DLQ.
+WEBHOOK_SECRETS_KEY_ALIAS = "alias/chatbridge-webhook-secrets-test"
+# Names the unit tests resolve without DNS: what a subscription URL's host resolves to.
+FAKE_DNS: dict[str, list[str]] = {
+    "bot.example.com": ["93.184.215.14"],
+    "bot2.example.com": ["93.184.215.15"],
+    "bot.test": ["93.184.215.16"],
+    "mixed.example.com": ["93.184.215.17", "10.0.0.7"],
+    "intranet.example.com": ["10.1.2.3"],
+    "metadata.example.com": ["169.254.169.254"],
+    "localhost": ["127.0.0.1", "::1"],
+}
+
+
+def fake_resolve(host: str, port: int) -> list[str]:
+    import ipaddress
+    import socket
+
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        pass
+    if host not in FAKE_DNS:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+    return list(FAKE_DNS[host])
 
 
 @pytest.fixture(autouse=True)
@@ -53,6 +78,15 @@ def _no_sockets() -> Iterator[None]:
     disable_socket()
     yield
     enable_socket()
+
+
+@pytest.fixture(autouse=True)
+def _no_dns() -> Iterator[None]:
+    from chatbridge.webhooks import urls
+
+    urls.set_resolver(fake_resolve)
+    yield
+    urls.set_resolver(None)
 
 
 @pytest.fixture(autouse=True)
@@ -75,6 +109,11 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv("CREDENTIALS_KEY_ID", CREDENTIALS_KEY_ALIAS)
         kms.create_alias(AliasName=PAGE_TOKEN_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
         monkeypatch.setenv("PAGE_TOKEN_KEY_ID", PAGE_TOKEN_KEY_ALIAS)
+        kms.create_alias(AliasName=WEBHOOK_SECRETS_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+        monkeypatch.setenv("WEBHOOK_SECRETS_KEY_ID", WEBHOOK_SECRETS_KEY_ALIAS)
+        sqs = boto3.client("sqs")
+        monkeypatch.setenv("WEBHOOK_DELIVERIES_QUEUE_URL", sqs.create_queue(QueueName="webhook-deliveries")["QueueUrl"])
+        monkeypatch.setenv("EVENTS_DEAD_LETTER_QUEUE_URL", sqs.create_queue(QueueName="events-dlq")["QueueUrl"])
         yield
 
 

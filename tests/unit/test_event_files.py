@@ -43,11 +43,16 @@ def seeded(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], list[dict[s
         "SECRETS_PREFIX": seed.SECRETS_PREFIX,
         "CREDENTIALS_KEY_ID": seed.CREDENTIALS_KEY_ALIAS,
         "EVENT_BUS_NAME": LOCAL_EVENT_BUS,
+        "PAGE_TOKEN_KEY_ID": seed.PAGE_TOKEN_KEY_ALIAS,
+        "WEBHOOK_SECRETS_KEY_ID": seed.WEBHOOK_SECRETS_KEY_ALIAS,
         # Watbot's client-side limit is tested on its own (test_ratelimit.py); here it would only wait.
         "RATE_LIMIT_WATBOT": "0",
     }.items():
         monkeypatch.setenv(name, value)
     with mock_aws():
+        sqs = boto3.client("sqs")
+        monkeypatch.setenv("WEBHOOK_DELIVERIES_QUEUE_URL", sqs.create_queue(QueueName="webhook-deliveries")["QueueUrl"])
+        monkeypatch.setenv("EVENTS_DEAD_LETTER_QUEUE_URL", sqs.create_queue(QueueName="events-dlq")["QueueUrl"])
         seed.seed_account(
             dynamodb=boto3.client("dynamodb"),
             secretsmanager=boto3.client("secretsmanager"),

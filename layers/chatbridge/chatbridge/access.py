@@ -30,6 +30,7 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "messages": ("read", "write"),
     "contacts": ("read", "write"),
     "events": ("read",),
+    "webhooks": ("read", "write"),
 }
 SCOPES: tuple[str, ...] = (
     *(f"{capability}:{access}" for capability, accesses in CAPABILITIES.items() for access in accesses),
@@ -61,6 +62,17 @@ ROUTE_SCOPES: dict[str, str] = {
     "POST /v1/api-keys": ADMIN,
     "GET /v1/api-keys/{id}": ADMIN,
     "DELETE /v1/api-keys/{id}": ADMIN,
+    "GET /v1/event-types": "webhooks:read",
+    "GET /v1/webhooks": "webhooks:read",
+    "GET /v1/webhooks/{id}": "webhooks:read",
+    "GET /v1/webhooks/{id}/deliveries": "webhooks:read",
+    "POST /v1/webhooks": "webhooks:write",
+    "PATCH /v1/webhooks/{id}": "webhooks:write",
+    "DELETE /v1/webhooks/{id}": "webhooks:write",
+    "POST /v1/webhooks/{id}/rotate-secret": "webhooks:write",
+    "POST /v1/webhooks/{id}/recover": "webhooks:write",
+    "POST /v1/events/{id}/replay": "webhooks:write",
+    "POST /v1/admin/events/redrive": ADMIN,
 }
 
 PROVIDER_LIMIT = re.compile(r"^[a-z][a-z0-9_-]{0,31}(/[A-Za-z0-9_-]{1,64})?$")

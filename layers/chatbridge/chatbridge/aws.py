@@ -15,35 +15,39 @@ if TYPE_CHECKING:
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"mode": "standard", "max_attempts": 3},
-    )
-    client: Any = boto3.client("dynamodb", config=config)
-    return client  # type: ignore[no-any-return]
+    client: DynamoDBClient = _client("dynamodb")
+    return client
 
 
-@cache
-def kms_client() -> Any:
+def _client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("kms", config=config)
+    return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+@cache
+def kms_client() -> Any:
+    return _client("kms")
 
 
 @cache
 def events_client() -> Any:
     """EventBridge, for the events processor (AWS_ENDPOINT_URL_EVENTBRIDGE points it at moto locally)."""
-    import boto3
-    from botocore.config import Config
+    return _client("events")
 
-    config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
-    return boto3.client("events", config=config)
+
+@cache
+def sqs_client() -> Any:
+    """SQS: webhook delivery tasks and the dead-letter queues (AWS_ENDPOINT_URL_SQS locally)."""
+    return _client("sqs")
+
+
+@cache
+def streams_client() -> Any:
+    """DynamoDB Streams, to read back the records a dead-lettered stream batch names."""
+    return _client("dynamodbstreams")
 
 
 def reset_clients() -> None:
@@ -51,3 +55,5 @@ def reset_clients() -> None:
     dynamodb_client.cache_clear()
     events_client.cache_clear()
     kms_client.cache_clear()
+    sqs_client.cache_clear()
+    streams_client.cache_clear()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol
+
+from pydantic import BaseModel
 
 from chatbridge.errors import ConfigurationError
 from chatbridge.models.events import BusEventDetail
@@ -24,12 +27,16 @@ class EventBridgePublisher:
         self._bus_name = bus_name
 
     def publish(self, detail_type: str, detail: BusEventDetail) -> None:
+        self.publish_notice(detail_type, detail, detail.occurred_at)
+
+    def publish_notice(self, detail_type: str, detail: BaseModel, at: datetime) -> None:
+        """Any detail of ours (e.g. `chatbridge.webhook.disabled`), at the time it happened."""
         entry = {
             "Source": EVENT_SOURCE,
             "DetailType": detail_type,
             "Detail": detail.model_dump_json(),
             "EventBusName": self._bus_name,
-            "Time": detail.occurred_at,
+            "Time": at,
         }
         response = self._client.put_events(Entries=[entry])
         if response.get("FailedEntryCount"):
@@ -37,7 +44,7 @@ class EventBridgePublisher:
             raise EventPublishError(f"EventBridge refused the event: {failure.get('ErrorCode')}")
 
 
-def get_publisher() -> EventPublisher:
+def get_publisher() -> EventBridgePublisher:
     from chatbridge.aws import events_client
     from chatbridge.settings import get_settings
 

@@ -45,13 +45,14 @@ def _kms() -> Any:
     return kms_client()
 
 
-def _failure(exc: Exception, consequence: str) -> ConfigurationError | ProviderUnavailableError:
+def _failure(
+    exc: Exception, consequence: str, key_setting: str = "CREDENTIALS_KEY_ID"
+) -> ConfigurationError | ProviderUnavailableError:
     response: dict[str, Any] = getattr(exc, "response", None) or {}  # botocore ClientError carries one
     code = str(response.get("Error", {}).get("Code", ""))
     if code in MISCONFIGURED:
-        return ConfigurationError(
-            f"The credentials key cannot be used ({code}): check CREDENTIALS_KEY_ID and its policy."
-        )
+        label = "credentials key" if key_setting == "CREDENTIALS_KEY_ID" else "key"
+        return ConfigurationError(f"The {label} cannot be used ({code}): check {key_setting} and its policy.")
     return ProviderUnavailableError(
         f"The key service (KMS) failed ({code or type(exc).__name__}); {consequence}", title="Key service unavailable"
     )
@@ -59,34 +60,49 @@ def _failure(exc: Exception, consequence: str) -> ConfigurationError | ProviderU
 
 def seal(values: dict[str, str], *, provider: str, registration_id: str) -> tuple[str, str]:
     """(base64 ciphertext, ARN of the key used)."""
+    return seal_with(values, key_id=_key_id(), context=_context(provider, registration_id))
+
+
+def unseal(ciphertext: str, *, provider: str, registration_id: str) -> dict[str, str]:
+    try:
+        return unseal_with(ciphertext, context=_context(provider, registration_id))
+    except InvalidCiphertextError as exc:
+        raise ConfigurationError(
+            f"The stored credentials of registration {registration_id} do not decrypt with their context."
+        ) from exc
+
+
+class InvalidCiphertextError(ValueError):
+    """The ciphertext does not decrypt with this encryption context (copied onto another record)."""
+
+
+def seal_with(
+    values: dict[str, str], *, key_id: str, context: dict[str, str], key_setting: str = "CREDENTIALS_KEY_ID"
+) -> tuple[str, str]:
+    """Encrypt small values with a KMS key, bound to `context`: (base64 ciphertext, ARN of the key)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         answer = _kms().encrypt(
-            KeyId=_key_id(),
+            KeyId=key_id,
             Plaintext=json.dumps(values, separators=(",", ":")).encode("utf-8"),
-            EncryptionContext=_context(provider, registration_id),
+            EncryptionContext=context,
         )
     except (BotoCoreError, ClientError) as exc:
-        raise _failure(exc, "nothing was saved; retrying is safe.") from exc
+        raise _failure(exc, "nothing was saved; retrying is safe.", key_setting) from exc
     return base64.b64encode(answer["CiphertextBlob"]).decode("ascii"), str(answer["KeyId"])
 
 
-def unseal(ciphertext: str, *, provider: str, registration_id: str) -> dict[str, str]:
+def unseal_with(ciphertext: str, *, context: dict[str, str], key_setting: str = "CREDENTIALS_KEY_ID") -> dict[str, str]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        answer = _kms().decrypt(
-            CiphertextBlob=base64.b64decode(ciphertext),
-            EncryptionContext=_context(provider, registration_id),
-        )
+        answer = _kms().decrypt(CiphertextBlob=base64.b64decode(ciphertext), EncryptionContext=context)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") == "InvalidCiphertextException":
-            raise ConfigurationError(
-                f"The stored credentials of registration {registration_id} do not decrypt with their context."
-            ) from exc
-        raise _failure(exc, "try again.") from exc
+            raise InvalidCiphertextError("the ciphertext does not decrypt with its context") from exc
+        raise _failure(exc, "try again.", key_setting) from exc
     except BotoCoreError as exc:
-        raise _failure(exc, "try again.") from exc
+        raise _failure(exc, "try again.", key_setting) from exc
     values: dict[str, str] = json.loads(answer["Plaintext"])
     return values

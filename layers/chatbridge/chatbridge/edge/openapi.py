@@ -21,6 +21,7 @@ BODY_RULES = (
 _DESCRIPTIONS = {
     400: "Malformed request: the body is not UTF-8 JSON as the API description states, or a parameter is malformed",
     401: "Missing or invalid API key",
+    403: "The API key lacks the scope this route needs, or may not reach the provider it names",
     404: "Unknown id or route",
     409: "Duplicate at the provider, or the same Idempotency-Key is in progress",
     413: f"Body larger than {MAX_BODY_BYTES // 1024} KiB",

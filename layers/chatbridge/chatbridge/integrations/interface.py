@@ -6,7 +6,8 @@
   the message record.
   Both describe a resource with status `unknown` (`unknown_outcome`) when a call that is not safe
   to repeat got no answer (OutcomeUnknownError): the logic stores it and answers 504 with its id.
-- `webhooks.WEBHOOKS`: a `Webhooks` that reads a body and finds and updates what it is about.
+- `webhooks.WEBHOOKS`: a `Webhooks` that reads a body and finds and updates what it is about;
+  `webhooks.event_types()`: the detail-types it publishes (`EventTypeInfo`), for the catalogue.
 - `states.STATES`: the provider's words for statuses, mapped to ours.
 - `requests`: the public request models (`REGISTRATION_REQUEST`, `MESSAGING_REQUESTS`).
 - `contacts`: the bot CRM behind /v1/contacts (a module matching `ContactBook`).
@@ -65,6 +66,16 @@ def unknown_outcome(error: OutcomeUnknownError, resolved_by: str) -> dict[str, A
     """What a resource stored `unknown` says about it (`details.outcome_unknown`): why, and what
     may resolve it. Integrations store the request beside it, never its secrets."""
     return {"cause": error.cause or "no answer", "resolved_by": resolved_by}
+
+
+@dataclass(frozen=True)
+class EventTypeInfo:
+    """One entry of the event-type catalogue (GET /v1/event-types): a detail-type the events processor
+    publishes, and an example of its detail (the normalised event)."""
+
+    name: str
+    description: str
+    example: dict[str, Any]
 
 
 Step = Callable[[Any, str], Dispatched]

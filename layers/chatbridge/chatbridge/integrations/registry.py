@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from chatbridge.integrations.interface import Registrar, Step, Webhooks
+    from chatbridge.integrations.interface import EventTypeInfo, Registrar, Step, Webhooks
 
 # The messaging operations, as their routes name them (`POST /v1/<operation>`).
 MESSAGING_OPERATIONS = ("messages", "broadcasts", "conversations", "chat-tokens", "templates", "agents")
@@ -162,6 +162,14 @@ def notes(operation: str) -> str:
     """The providers' notes on `operation` (`registrations` or a messaging one) for the API reference."""
     offering = registration_providers() if operation == "registrations" else providers_of(operation)
     return "\n".join(f"- **{name}**: {requests_of(name).NOTES[operation]}" for name in offering)
+
+
+def event_types() -> list[EventTypeInfo]:
+    """Every detail-type the providers' webhooks are published as (the event-type catalogue)."""
+    listed: list[EventTypeInfo] = []
+    for name in callback_providers():
+        listed.extend(integration(name).module("webhooks").event_types())
+    return listed
 
 
 def webhook_setups() -> str:

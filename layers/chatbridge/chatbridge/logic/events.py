@@ -24,7 +24,14 @@ from chatbridge.models.events import BusEventDetail, Event, EventPage
 from chatbridge.observability import logger, metrics
 from chatbridge.store import RegistrationStore, get_store
 from chatbridge.store.base import EventStore, MessageStatusStore, get_event_store, get_message_store
-from chatbridge.store.items import EventItem, EventOutcome, ProcessedEvent, RegistrationItem
+from chatbridge.store.items import (
+    EVENT_ENTITY,
+    EventItem,
+    EventOutcome,
+    MessageItem,
+    ProcessedEvent,
+    RegistrationItem,
+)
 
 if TYPE_CHECKING:
     from chatbridge.eventbus import EventPublisher
@@ -128,6 +135,100 @@ def bus_detail(item: EventItem, facts: EventFacts, result: ProcessedEvent) -> Bu
         message_id=result.message_id,
         facts=facts.facts,
     )
+
+
+# -- late references ---------------------------------------------------------------------------
+# A callback can be processed before the registration or message it names is saved (the provider
+# answers our call and calls back before we store its answer): it is kept as `unmatched`. The
+# stream brings the resource's creation here too; the events naming it are found through the subject
+# index and applied now, oldest first, so no status is lost to the race. They were published when
+# they arrived (bots dedupe on the event id), so they are not published again.
+LATE_EVENTS_LIMIT = 500
+
+
+def process_stored_item(
+    attributes: dict[str, Any],
+    *,
+    events: EventStore | None = None,
+    registrations: RegistrationStore | None = None,
+    messages: MessageStatusStore | None = None,
+    publisher: EventPublisher | None = None,
+) -> str:
+    """One new item from the table's stream (or read back by a redrive): a provider event is
+    processed, a new registration or message gets the events that arrived before it. What it was."""
+    pk, sk = str(attributes.get("pk", "")), attributes.get("sk")
+    if attributes.get("entity") == EVENT_ENTITY:
+        process_event(
+            EventItem.model_validate(attributes),
+            events=events,
+            registrations=registrations,
+            messages=messages,
+            publisher=publisher,
+        )
+        return "event"
+    if sk == "REG" and pk.startswith("REG#"):
+        registration = RegistrationItem.model_validate(attributes)
+        subject = registry.webhooks(registration.provider).subject_of(registration)
+        apply_late_events(registration.provider, subject, events=events, registrations=registrations, messages=messages)
+        return "registration"
+    if sk == "MSG" and pk.startswith("MSG#"):
+        message = MessageItem.model_validate(attributes)
+        apply_late_events(
+            message.provider, message.provider_ref, events=events, registrations=registrations, messages=messages
+        )
+        return "message"
+    return "other"
+
+
+def apply_late_events(
+    provider: str,
+    subject_ref: str | None,
+    *,
+    events: EventStore | None = None,
+    registrations: RegistrationStore | None = None,
+    messages: MessageStatusStore | None = None,
+) -> int:
+    """Apply the `unmatched` events of a subject that now exists; how many it changed."""
+    if not subject_ref or provider not in registry.callback_providers():
+        return 0
+    events = events or get_event_store()
+    applied = seen = 0
+    token: str | None = None
+    while seen < LATE_EVENTS_LIMIT:
+        page, token = events.events_of_subject(provider, subject_ref, 100, token)
+        seen += len(page)
+        for item in page:
+            # A `received` one may be in the processor right now, on another shard, having found
+            # nothing: applying it here too is safe (every write is conditional) and closes that gap.
+            # It is not marked: the processor still publishes and marks it.
+            if item.status == "received" or item.outcome == "unmatched":
+                applied += _apply_late(item, events, registrations, messages)
+        if not token:
+            break
+    if applied:
+        logger.info("late events applied", extra={"provider": provider, "subject_ref": subject_ref, "count": applied})
+        metrics.add_metric(name="events.late_applied", unit=MetricUnit.Count, value=applied)
+    return applied
+
+
+def _apply_late(
+    item: EventItem,
+    events: EventStore,
+    registrations: RegistrationStore | None,
+    messages: MessageStatusStore | None,
+) -> int:
+    facts = registry.webhooks(item.provider).describe(json.loads(item.raw))
+    if not (facts.recognised and facts.subject_ref and facts.state and facts.detail_type):
+        return 0
+    if facts.subject_kind == "message":
+        result = _apply_to_message(item, facts, messages or get_message_store())
+    else:
+        result = _apply_to_registrations(item, facts, registrations or get_store())
+    if result.outcome == "unmatched":
+        return 0
+    if item.status == "processed":
+        events.mark_processed(item, result)
+    return int(result.outcome == "applied")
 
 
 # -- listing -----------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ from pydantic import BaseModel
 
 from chatbridge.store.items import (
     ApiKeyItem,
+    AttemptItem,
+    DeliveryItem,
     EventItem,
     MessageItem,
     PresenceItem,
@@ -18,6 +20,9 @@ from chatbridge.store.items import (
     RecipientItem,
     RegistrationItem,
     SealedCredentialsItem,
+    SealedSecretItem,
+    WebhookItem,
+    WebhookMessageItem,
 )
 
 
@@ -148,6 +153,54 @@ class RateScheduleStore(Protocol):
         ...
 
 
+class WebhookStore(Protocol):
+    """Subscriptions of the operator's bots, the events sent to them, deliveries and attempts."""
+
+    def create_webhook(self, item: WebhookItem) -> bool: ...
+
+    def get_webhook(self, webhook_id: str) -> WebhookItem | None: ...
+
+    def list_webhooks(self, limit: int, next_token: str | None) -> tuple[list[WebhookItem], str | None]: ...
+
+    def all_webhooks(self) -> list[WebhookItem]: ...
+
+    def update_webhook(
+        self, webhook_id: str, changes: dict[str, Any], removes: tuple[str, ...] = ()
+    ) -> WebhookItem | None: ...
+
+    def replace_secrets(
+        self, webhook_id: str, secrets: list[SealedSecretItem], expected_updated_at: datetime, now: datetime
+    ) -> bool: ...
+
+    def mark_failing(self, webhook_id: str, since: datetime) -> None: ...
+
+    def clear_failing(self, webhook_id: str) -> None: ...
+
+    def disable_webhook(self, webhook_id: str, reason: str, at: datetime) -> bool: ...
+
+    def delete_webhook(self, webhook_id: str) -> bool: ...
+
+    def put_message(self, item: WebhookMessageItem) -> bool: ...
+
+    def get_message(self, event_id: str) -> WebhookMessageItem | None: ...
+
+    def get_delivery(self, delivery_id: str) -> DeliveryItem | None: ...
+
+    def put_delivery(self, item: DeliveryItem, *, expected_task: str | None) -> bool: ...
+
+    def put_delivery_with_attempt(
+        self, item: DeliveryItem, attempt: AttemptItem, *, expected_task: str, expected_attempts: int
+    ) -> bool: ...
+
+    def failed_deliveries(
+        self, webhook_id: str, since: datetime, limit: int, next_token: str | None
+    ) -> tuple[list[DeliveryItem], str | None]: ...
+
+    def attempts_of(
+        self, webhook_id: str, limit: int, next_token: str | None
+    ) -> tuple[list[AttemptItem], str | None]: ...
+
+
 # One factory style for every store: built from the (cached) client and settings, and cached by
 # them, so whoever resets the AWS clients or the settings gets new stores too.
 @lru_cache(maxsize=32)
@@ -187,4 +240,11 @@ def get_rate_schedule() -> RateScheduleStore:
     from chatbridge.store.rates import DynamoRateSchedule
 
     store: RateScheduleStore = _store(DynamoRateSchedule)
+    return store
+
+
+def get_webhook_store() -> WebhookStore:
+    from chatbridge.store.webhooks import DynamoWebhookStore
+
+    store: WebhookStore = _store(DynamoWebhookStore)
     return store

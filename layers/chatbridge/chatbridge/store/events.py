@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chatbridge.page_tokens import invalid_token
-from chatbridge.store.items import SUBJECT_INDEX, EventItem, ProcessedEvent
+from chatbridge.store.items import EventItem, ProcessedEvent
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,25 +76,12 @@ class DynamoEventStore:
     def events_of_subject(
         self, provider: str, subject_ref: str, limit: int, next_token: str | None
     ) -> tuple[list[EventItem], str | None]:
-        from chatbridge.store.dynamodb import decode_token, encode_token, from_attributes
+        from chatbridge.store.dynamodb import from_attributes
+        from chatbridge.store.queries import query_index
 
         index_key = EventItem.subject_index_key(provider, subject_ref)
-        query: dict[str, Any] = {
-            "TableName": self._table,
-            "IndexName": SUBJECT_INDEX,
-            "KeyConditionExpression": "gsi1pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": index_key}},
-            "Limit": limit,
-        }
-        bound_to = f"events/{index_key}"
-        start = decode_token(next_token, {"pk", "sk", "gsi1pk", "gsi1sk"}, bound_to)
-        if start:
-            if start["gsi1pk"]["S"] != index_key:
-                raise invalid_token()
-            query["ExclusiveStartKey"] = start
-        response = self._client.query(**query)
-        items = [EventItem.model_validate(from_attributes(found)) for found in response.get("Items", [])]
-        return items, encode_token(response.get("LastEvaluatedKey"), bound_to)
+        items, token = query_index(self._client, self._table, index_key, limit, next_token)
+        return [EventItem.model_validate(from_attributes(found)) for found in items], token
 
 
 def event_from_image(image: dict[str, Any]) -> EventItem:

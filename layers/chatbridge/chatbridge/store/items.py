@@ -302,3 +302,147 @@ class ProcessedEvent(BaseModel):
     registration_ids: list[str] = Field(default_factory=list)
     message_id: str | None = None
     processed_at: datetime
+
+
+# -- webhooks to the operator's bots ---------------------------------------------------------------
+# `WHEP#<id>|WHEP` a subscription, listed through gsi1 `WHEPS` / `<created>#<id>` (one partition:
+# an operator has tens of subscriptions, not thousands); `WHMSG#<event id>|WHMSG` an event exactly as
+# it is sent (what replay sends again); `WHDLV#<delivery id>|WHDLV` one event to one subscription, its
+# id being the `webhook-id` header, in gsi1 `WHFAILED#<subscription>` / `<created>#<id>` only while it
+# has failed (a sparse index: recovery reads it); `WHDLV#<delivery id>|ATT#<n>` its attempts, in gsi1
+# `WHATT#<subscription>` / `<time>#<delivery id>#<n>` (the attempt log of a subscription, by time).
+WEBHOOK_RETENTION_DAYS = 30
+WEBHOOK_LIST_KEY = "WHEPS"
+
+DeliveryStatus = Literal["pending", "retrying", "succeeded", "failed"]
+AttemptOutcome = Literal["succeeded", "failed"]
+RunTrigger = Literal["event", "replay", "recovery"]
+
+
+def webhook_expiry(at: datetime) -> int:
+    return int((at + timedelta(days=WEBHOOK_RETENTION_DAYS)).timestamp())
+
+
+class SealedSecretItem(BaseModel):
+    """A signing secret, KMS-encrypted; `retires_at` is set when a rotation replaced it."""
+
+    ciphertext: str = Field(description="base64 of the KMS ciphertext blob")
+    key_id: str
+    created_at: datetime
+    retires_at: datetime | None = None
+
+
+class WebhookItem(BaseModel):
+    id: str
+    url: str
+    event_types: list[str]
+    description: str = ""
+    enabled: bool = True
+    disabled_reason: str | None = None
+    disabled_at: datetime | None = None
+    # first failed attempt since the last success: five days of failures in a row disable it
+    failing_since: datetime | None = None
+    secrets: list[SealedSecretItem]
+    # SHA-256 of the creating request, for an Idempotency-Key repeated with another body
+    request_hash: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def key(webhook_id: str) -> dict[str, str]:
+        return {"pk": f"WHEP#{webhook_id}", "sk": "WHEP"}
+
+    def keys(self) -> dict[str, str]:
+        return {
+            **self.key(self.id),
+            "gsi1pk": WEBHOOK_LIST_KEY,
+            "gsi1sk": f"{sortable_time(self.created_at)}#{self.id}",
+        }
+
+
+class WebhookMessageItem(BaseModel):
+    """An event as the bots receive it: the body is sent byte for byte on every attempt and replay."""
+
+    event_id: str
+    event_type: str
+    body: str
+    created_at: datetime
+    expires_at: int
+
+    @staticmethod
+    def key(event_id: str) -> dict[str, str]:
+        return {"pk": f"WHMSG#{event_id}", "sk": "WHMSG"}
+
+
+class DeliveryItem(BaseModel):
+    """One event to one subscription: its `id` is the `webhook-id` every attempt carries."""
+
+    id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    status: DeliveryStatus
+    # the queue message allowed to drive this delivery; a replay or recovery hands it a new one,
+    # and a message of an older task is dropped when it comes back
+    task_id: str
+    attempts: int = 0  # every attempt ever made
+    run_attempts: int = 0  # attempts since the schedule (re)started: the position in the schedule
+    run_trigger: RunTrigger = "event"  # what (re)started the schedule
+    next_attempt_at: datetime | None = None
+    last_response_status: int | None = None
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: int
+
+    @staticmethod
+    def key(delivery_id: str) -> dict[str, str]:
+        return {"pk": f"WHDLV#{delivery_id}", "sk": "WHDLV"}
+
+    @staticmethod
+    def failed_index_key(webhook_id: str) -> str:
+        return f"WHFAILED#{webhook_id}"
+
+    def keys(self) -> dict[str, str]:
+        keys = self.key(self.id)
+        if self.status == "failed":
+            keys = {
+                **keys,
+                "gsi1pk": self.failed_index_key(self.webhook_id),
+                "gsi1sk": f"{sortable_time(self.created_at)}#{self.id}",
+            }
+        return keys
+
+
+class AttemptItem(BaseModel):
+    delivery_id: str
+    webhook_id: str
+    event_id: str
+    event_type: str
+    attempt: int
+    outcome: AttemptOutcome
+    response_status: int | None = None
+    latency_ms: float
+    response_body: str = ""
+    error: str | None = None
+    trigger: Literal["event", "retry", "replay", "recovery"] = Field(
+        description="event: the first attempt; retry: a scheduled one; replay / recovery: asked for through the API"
+    )
+    attempted_at: datetime
+    next_attempt_at: datetime | None = None
+    expires_at: int
+
+    @staticmethod
+    def key(delivery_id: str, attempt: int) -> dict[str, str]:
+        return {"pk": f"WHDLV#{delivery_id}", "sk": f"ATT#{attempt:04d}"}
+
+    @staticmethod
+    def index_key(webhook_id: str) -> str:
+        return f"WHATT#{webhook_id}"
+
+    def keys(self) -> dict[str, str]:
+        return {
+            **self.key(self.delivery_id, self.attempt),
+            "gsi1pk": self.index_key(self.webhook_id),
+            "gsi1sk": f"{sortable_time(self.attempted_at)}#{self.delivery_id}#{self.attempt:04d}",
+        }

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from chatbridge.integrations.biway.states import FIRST_STATUS
-from chatbridge.integrations.interface import Webhooks
+from chatbridge.integrations.interface import EventTypeInfo, Webhooks
 from chatbridge.integrations.webhook_fields import MAX_EVENT_ID_LENGTH, EventFacts, identifier, parse_time
 from chatbridge.message_statuses import our_status
 from chatbridge.observability import logger
@@ -143,3 +143,50 @@ class BiwayWebhooks(Webhooks):
 
 
 WEBHOOKS = BiwayWebhooks(PROVIDER)
+
+
+# The states the catalogue lists per resource; a state Bi-way reports beyond these is published as
+# `biway.<resource>.<state>` all the same (a subscription to `biway.<resource>.*` receives it).
+CATALOGUE_STATES: dict[str, tuple[str, ...]] = {
+    "account": ("pending_verification", "active", "rejected"),
+    "company": ("pending_verification", "active", "rejected"),
+    "tester": ("pending_verification", "active", "rejected"),
+    "agent": ("pending_verification", "active", "rejected"),
+    "message": ("accepted", "sent", "delivered", "read", "failed", "rejected", "expired"),
+}
+RESOURCE_WORDS = {
+    "account": "A Bi-way account",
+    "company": "A Bi-way company (establishment)",
+    "tester": "An RCS tester",
+    "agent": "A chatbot agent",
+    "message": "A message (or one recipient of a broadcast or conversation)",
+}
+
+
+def event_types() -> list[EventTypeInfo]:
+    """The detail-types callbacks are published as, for the event-type catalogue."""
+    found: list[EventTypeInfo] = []
+    for event, (kind, resource) in EVENT_SUBJECTS.items():
+        for state in CATALOGUE_STATES[resource]:
+            is_message = kind == "message"
+            found.append(
+                EventTypeInfo(
+                    name=f"{PROVIDER}.{resource}.{state}",
+                    description=f"{RESOURCE_WORDS[resource]} is now `{state}` (callback {event}).",
+                    example={
+                        "id": "7d9f3c1e-2b4a-5c6d-8e9f-0a1b2c3d4e5f",
+                        "provider": PROVIDER,
+                        "type": event,
+                        "state": state,
+                        "subject_ref": "msg-8841" if is_message else "acc-2231",
+                        "occurred_at": "2026-11-27T10:00:05Z",
+                        "received_at": "2026-11-27T10:00:05.120000Z",
+                        "outcome": "applied",
+                        "registration_ids": [] if is_message else ["0b8e6a0c-1f3d-5e7a-9c2b-4d6f8a0c2e4b"],
+                        "message_id": "5b0f7c1e-2f7e-4d6a-9a55-8f1d8e7c2a10" if is_message else None,
+                        "facts": {"resource_id": "msg-8841" if is_message else "acc-2231"}
+                        | ({"recipient": "+33670000000"} if resource == "message" else {}),
+                    },
+                )
+            )
+    return found

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from chatbridge.integrations.interface import Webhooks
+from chatbridge.integrations.interface import EventTypeInfo, Webhooks
 from chatbridge.integrations.webhook_fields import (
     EVENT_ID_FIELDS,
     EVENT_TYPE_FIELDS,
@@ -109,3 +109,37 @@ class SmartRegionWebhooks(Webhooks):
 
 
 WEBHOOKS = SmartRegionWebhooks(PROVIDER)
+
+
+PRESENCE_DESCRIPTIONS = {
+    "detected": "SmartRegion detected the registered user near a channel.",
+    "connected": "The registered user connected to a channel.",
+    "disconnected": "The registered user disconnected from a channel.",
+}
+
+
+def event_types() -> list[EventTypeInfo]:
+    """The detail-types presence webhooks are published as, for the event-type catalogue."""
+    example_facts = {"user_id": CALLBACK_EXAMPLE["user_id"], "channel_id": "ch-1", "project_id": "pr-1"}
+    return [
+        EventTypeInfo(
+            name=f"{PROVIDER}.user.{state}",
+            description=description,
+            example={
+                "id": "1aa834fe-cfc8-57c3-9ce5-2d5fdbe2f829",
+                "provider": PROVIDER,
+                "type": event,
+                "state": state,
+                "subject_ref": example_facts["user_id"],
+                "occurred_at": "2026-11-27T10:00:00Z",
+                "received_at": "2026-11-27T10:00:00.120000Z",
+                "outcome": "applied",
+                "registration_ids": ["0d4f1e1e-8a7b-5c55-9d36-2b0d8f0f5a11"],
+                "message_id": None,
+                "facts": example_facts,
+            },
+        )
+        for event, (state, description) in zip(
+            ("detection", "connection", "disconnection"), PRESENCE_DESCRIPTIONS.items(), strict=True
+        )
+    ]
