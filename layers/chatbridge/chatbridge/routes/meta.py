@@ -73,7 +73,12 @@ def _document_scope(operation: dict[str, Any], scope: str | None) -> None:
     operation.setdefault("responses", {})["403"] = {
         "description": 'Unknown, revoked or expired key (API Gateway\'s own `{"message":"Forbidden"}`), '
         f"or a key without `{scope}` or outside its provider limits (problem+json naming the scope)",
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}},
+            "application/json": {
+                "schema": {"type": "object", "properties": {"message": {"type": "string", "const": "Forbidden"}}}
+            },
+        },
     }
 
 

@@ -41,7 +41,7 @@ TAGS = ["webhooks"]
 WebhookId = Annotated[str, Path(max_length=64, description="Webhook subscription id (`wh_...`)")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 NextToken = Annotated[str | None, Query(max_length=2048)]
-NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Deleted"}}
+NO_CONTENT: dict[int, OpenAPIResponse] = {204: {"description": "Deleted", "content": {}}}  # no body
 SIGNATURES = (
     "Every delivery is a POST of `{type, timestamp, data}` (`data`: the normalised event as published on "
     "EventBridge) with the Standard Webhooks headers `webhook-id` (the same on every attempt of one event "
@@ -96,7 +96,7 @@ def list_webhooks(limit: Limit = 50, next_token: NextToken = None) -> WebhookPag
     "/v1/webhooks/<id>",
     summary="Read a webhook subscription",
     tags=TAGS,
-    responses={**success(Webhook, "The subscription (never its secret)"), **problems(401, 404)},
+    responses={**success(Webhook, "The subscription (never its secret)"), **problems(401, 404, 422)},
 )
 def get_webhook(id: WebhookId) -> Webhook:  # noqa: A002 - the public route says {id}
     return logic.get_webhook(id)
@@ -117,7 +117,7 @@ def update_webhook(id: WebhookId, request: Annotated[WebhookUpdateRequest, Body(
     summary="Delete a webhook subscription",
     description="Its pending retries stop; its attempt log expires with it (30 days).",
     tags=TAGS,
-    responses={**NO_CONTENT, **problems(401, 404)},
+    responses={**NO_CONTENT, **problems(401, 404, 422)},
 )
 def delete_webhook(id: WebhookId) -> Response[None]:  # noqa: A002
     logic.delete_webhook(id)
@@ -131,7 +131,7 @@ def delete_webhook(id: WebhookId) -> Response[None]:  # noqa: A002
     "(`webhook-signature` then carries both), so a bot can switch without missing a delivery. "
     "Each call rotates again: it is not replayed with an Idempotency-Key.",
     tags=TAGS,
-    responses={**success(SecretRotation, "Rotated"), **problems(401, 404, 409)},
+    responses={**success(SecretRotation, "Rotated"), **problems(401, 404, 409, 422)},
 )
 def rotate_secret(id: WebhookId) -> SecretRotation:  # noqa: A002
     return logic.rotate_secret(id)
