@@ -28,10 +28,15 @@ def resource(name: str) -> dict[str, Any]:
     return found
 
 
-def actions(function: str) -> dict[str, Any]:
+def actions(function: str) -> dict[str, list[Any]]:
+    """Each action the function's policies allow, with every resource it is allowed on."""
     policies = resource(function)["Properties"].get("Policies", [])
     statements = [s for p in policies for s in p["Statement"]]
-    return {action: s["Resource"] for s in statements for action in s["Action"]}
+    allowed: dict[str, list[Any]] = {}
+    for statement in statements:
+        for action in statement["Action"]:
+            allowed.setdefault(action, []).append(statement["Resource"])
+    return allowed
 
 
 def test_every_event_of_the_bus_reaches_the_fan_out_queue_and_only_the_rule_may_send_to_it() -> None:
@@ -73,17 +78,19 @@ def test_the_ingestion_path_knows_nothing_of_webhooks() -> None:
         assert not any(name.startswith("WEBHOOK_") for name in (props.get("Environment") or {}).get("Variables", {}))
 
 
+SECRETS_KEY = {"Fn::GetAtt": "WebhookSecretsKey.Arn"}
+
+
 def test_only_the_delivery_function_may_open_signing_secrets() -> None:
     openers = [
         name
         for name, r in load_template()["Resources"].items()
-        if r["Type"] == "AWS::Serverless::Function"
-        and "kms:Decrypt" in actions(name)
-        and actions(name)["kms:Decrypt"] == {"Fn::GetAtt": "WebhookSecretsKey.Arn"}
+        if r["Type"] == "AWS::Serverless::Function" and SECRETS_KEY in actions(name).get("kms:Decrypt", [])
     ]
     assert openers == ["WebhookDeliveryFunction"]
-    assert actions("WebhooksFunction")["kms:Encrypt"] == {"Fn::GetAtt": "WebhookSecretsKey.Arn"}
-    assert "kms:Decrypt" not in actions("WebhooksFunction")
+    assert SECRETS_KEY in actions("WebhooksFunction")["kms:Encrypt"]
+    # it opens pagination tokens only (its own key), never a signing secret
+    assert actions("WebhooksFunction")["kms:Decrypt"] == [{"Fn::GetAtt": "PageTokenKey.Arn"}]
 
 
 def test_answers_that_carry_secrets_are_not_recorded_in_traces() -> None:
@@ -99,8 +106,8 @@ def test_the_webhook_routes_need_an_api_key() -> None:
 
 def test_the_redrive_reads_the_stream_and_the_events_dead_letter_queue_only() -> None:
     granted = actions("EventsRedriveFunction")
-    assert granted["dynamodb:GetRecords"] == {"Fn::GetAtt": "ChatbridgeTable.StreamArn"}
-    assert granted["sqs:ReceiveMessage"] == {"Fn::GetAtt": "EventsDeadLetterQueue.Arn"}
-    assert granted["sqs:DeleteMessage"] == {"Fn::GetAtt": "EventsDeadLetterQueue.Arn"}
+    assert granted["dynamodb:GetRecords"] == [{"Fn::GetAtt": "ChatbridgeTable.StreamArn"}]
+    assert granted["sqs:ReceiveMessage"] == [{"Fn::GetAtt": "EventsDeadLetterQueue.Arn"}]
+    assert granted["sqs:DeleteMessage"] == [{"Fn::GetAtt": "EventsDeadLetterQueue.Arn"}]
     variables = resource("EventsRedriveFunction")["Properties"]["Environment"]["Variables"]
     assert variables["EVENTS_DEAD_LETTER_QUEUE_URL"] == {"Ref": "EventsDeadLetterQueue"}
