@@ -44,21 +44,26 @@ def write_key_file(key: str, path: Path = KEY_FILE) -> None:
 
 
 def stack_environment(stack: LocalStack) -> dict[str, str]:
-    """What a shell needs to reach the stack's table: the local endpoint, region and dummy credentials."""
+    """What a shell needs to use the stack: its table (endpoint, region, dummy credentials), its
+    Secrets Manager, and each provider's callback URL (`<PROVIDER>_CALLBACK_URL`, token included)."""
+    from chatbridge.integrations import registry
     from local.seed import REGION
 
     return {
         "TABLE_NAME": stack.table_name,
         "AWS_ENDPOINT_URL_DYNAMODB": stack.dynamodb_endpoint,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": stack.secrets_endpoint,
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_ACCESS_KEY_ID": "local",
         "AWS_SECRET_ACCESS_KEY": "local",
+        **{f"{name.upper()}_CALLBACK_URL": stack.callback_url(name) for name in registry.callback_providers()},
     }
 
 
 def write_stack_env_file(stack: LocalStack, path: Path = STACK_ENV_FILE) -> None:
     lines = [f"export {name}={shlex.quote(value)}" for name, value in stack_environment(stack).items()]
+    path.touch(mode=0o600, exist_ok=True)  # callback tokens: readable by this user only
     path.write_text("# written by make dev, removed when it stops\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
 
