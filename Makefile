@@ -21,7 +21,8 @@ run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m ben
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
-	@echo "make demo       scripted scenario: presence webhook, Bi-way message read, EventBridge events"
+	@echo "                (CHATBRIDGE_PORT, default 3000; local/connections.json: your real provider accounts)"
+	@echo "make demo       scripted scenario, showing its API calls: presence webhook, Bi-way message read, events"
 	@echo "make test       unit, contract and integration tests"
 	@echo "make unit-future  unit tests with the clock 400 days ahead (needs faketime)"
 	@echo "make fuzz       Schemathesis on every operation of the local stack (fixed seed, ~1 min)"
@@ -34,7 +35,7 @@ help:
 	@echo "make bench-quick  every benchmark with small sizes (figures printed, targets not enforced; CI)"
 	@echo "make checkov    checkov on template.yaml (every skip carries its reason in the template)"
 	@echo "make api-key NAME=ops SCOPES=\"registrations:read events:read\" [PROVIDERS=smartregion] [EXPIRES=90d]"
-	@echo "                create an API key in the table TABLE_NAME names (printed once)"
+	@echo "                create an API key in the table TABLE_NAME names (printed once; region: AWS_REGION or the profile's)"
 	@echo "make api-keys   list the keys (ids, names, scopes, status; never the keys)"
 	@echo "make api-key-revoke ID=<key id>   revoke a key (refused by the API within 60 s)"
 	@echo "make bench-deliveries [QUICK=1]   webhook delivery latency and throughput on the local stack"

@@ -1,5 +1,11 @@
 """`python -m local.dev` (make dev): the local stack in the foreground until Ctrl-C.
 
+Real provider accounts: `local/connections.json` when it exists (or `--connections FILE`), checked
+before anything starts (local/connections.py); the providers it names replace their simulators.
+The banner says where everything runs, which providers are real, each provider's callback URL with
+a curl that plays its webhook, and the first API calls; `local/.demo-api-key` and
+`local/.dev-stack.env` (table, endpoints, callback URLs) serve the README's commands.
+
 `--seeded` uses the fixtures of local/seed.py (the API key and webhook tokens events/ carries);
 `--bind docker` puts the backends and simulators on the docker bridge's gateway, where Lambda
 containers reach them, and writes env.json for `sam local invoke --env-vars env.json` (make sam-stack).
