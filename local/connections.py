@@ -94,6 +94,11 @@ def _describe(errors: list[Any], known: tuple[str, ...]) -> list[str]:
             lines.append(f"unknown provider '{location[0]}' (known: {', '.join(known)}, and '{CALLBACKS}')")
         elif error["type"] == "extra_forbidden" and location[0] == CALLBACKS:
             lines.append(f"{CALLBACKS}: '{location[1]}' sends no webhooks we read")
+        elif location[0] == CALLBACKS and error["type"] in {"string_pattern_mismatch", "string_too_short"}:
+            lines.append(
+                f"{'/'.join(location)}: not a token: at least {MIN_TOKEN_LENGTH} of A-Z a-z 0-9 _ - "
+                "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)"
+            )
         elif location[-1] == "[key]":
             lines.append(f"{location[0]}: connection name '{location[1]}': {error['msg']}")
         elif error["type"] == "missing":

@@ -61,8 +61,8 @@ def test_values_are_kept_exactly_as_written_for_the_secrets(tmp_path: Path) -> N
         ({"watbot": {}}, "watbot: give at least one connection"),
         ({"watbot": {"my shop": {"api_token": SECRET_VALUE}}}, "watbot: connection name 'my shop'"),
         ({"smartregion": {"default": {"api_key": "", "project_id": "p", "channel_id": "c"}}}, "api_key"),
-        ({"callbacks": {"smartregion": "short"}}, "callbacks/smartregion: String should have at least 16"),
-        ({"callbacks": {"biway": "has/slash" + "x" * 20}}, "callbacks/biway: String should match pattern"),
+        ({"callbacks": {"smartregion": "short"}}, "callbacks/smartregion: not a token: at least 16"),
+        ({"callbacks": {"biway": "has/slash" + "x" * 20}}, "callbacks/biway: not a token"),
         ({"callbacks": {"imbee": TOKEN}}, "callbacks: 'imbee' sends no webhooks we read"),
         ([], "must be a JSON object"),
     ],
@@ -208,3 +208,10 @@ def test_make_secrets_refuses_a_wrong_file_and_writes_nothing(
     assert (
         boto3.client("secretsmanager").list_secrets(Filters=[{"Key": "name", "Values": ["acme/"]}])["SecretList"] == []
     )
+
+
+def test_the_example_copied_unedited_says_how_to_make_the_tokens() -> None:
+    with pytest.raises(ConnectionsFileError) as refused:
+        connections.load(EXAMPLE)
+    assert "callbacks/smartregion: not a token" in str(refused.value)
+    assert "secrets.token_urlsafe(32)" in str(refused.value)
