@@ -242,15 +242,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    # First: a refused file stops us before anything (logging, signal handlers, the stack) is set up.
+    try:
+        connections = load(args.connections) if args.connections else load_if_present(DEFAULT_CONNECTIONS)
+    except ConnectionsFileError as exc:
+        sys.exit(f"connections file refused, nothing started:\n{exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found credentials..." on every new client
     # A shell starting us in the background (make dev &) leaves SIGINT ignored; Ctrl-C must still stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    try:
-        connections = load(args.connections) if args.connections else load_if_present(DEFAULT_CONNECTIONS)
-    except ConnectionsFileError as exc:
-        sys.exit(f"connections file refused, nothing started:\n{exc}")
     daemon, host = None, LOOPBACK
     if args.bind == "docker":
         from local.sam.docker_host import bridge_gateway, ensure_daemon

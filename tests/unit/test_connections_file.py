@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -92,9 +93,11 @@ def test_make_dev_runs_with_simulators_only_when_there_is_no_file(tmp_path: Path
 
 def test_a_refused_file_stops_make_dev_with_its_message_before_anything_starts(tmp_path: Path) -> None:
     path = write(tmp_path, {"biway": {"default": {"api_key": SECRET_VALUE}}})
+    before = signal.getsignal(signal.SIGTERM)
     # sockets are blocked in unit tests: reaching the stack would fail differently
     with pytest.raises(SystemExit) as stopped:
         dev.main(["--connections", str(path)])
+    assert signal.getsignal(signal.SIGTERM) is before  # nothing was set up, not even signal handlers
     assert "connections file refused, nothing started" in str(stopped.value.code)
     assert "missing field 'base_url'" in str(stopped.value.code)
 
