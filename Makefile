@@ -17,11 +17,12 @@ run_benchmarks = failed=""; for name in $(BENCHMARKS); do echo "== python -m ben
 	$(PY) -m benchmarks.$$name $(1) || failed="$$failed $$name"; done; \
 	if [ -n "$$failed" ]; then echo "benchmarks that failed:$$failed"; exit 1; fi
 
-.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate checkov build bench bench-quick bench-deliveries api-key api-keys api-key-revoke biway-callback redrive-events ci clean sam-local sam-stack sam-image sam-deps
+.PHONY: help install dev demo test unit unit-future integration fuzz lint format validate checkov build bench bench-quick bench-deliveries api-key api-keys api-key-revoke biway-callback redrive-events secrets ci clean sam-local sam-stack sam-image sam-deps
 
 help:
 	@echo "make dev        run the API, DynamoDB Local and the provider simulators on 127.0.0.1"
-	@echo "make demo       scripted scenario: presence webhook, Bi-way message read, EventBridge events"
+	@echo "                (CHATBRIDGE_PORT, default 3000; local/connections.json: your real provider accounts)"
+	@echo "make demo       scripted scenario, showing its API calls: presence webhook, Bi-way message read, events"
 	@echo "make test       unit, contract and integration tests"
 	@echo "make unit-future  unit tests with the clock 400 days ahead (needs faketime)"
 	@echo "make fuzz       Schemathesis on every operation of the local stack (fixed seed, ~1 min)"
@@ -34,12 +35,13 @@ help:
 	@echo "make bench-quick  every benchmark with small sizes (figures printed, targets not enforced; CI)"
 	@echo "make checkov    checkov on template.yaml (every skip carries its reason in the template)"
 	@echo "make api-key NAME=ops SCOPES=\"registrations:read events:read\" [PROVIDERS=smartregion] [EXPIRES=90d]"
-	@echo "                create an API key in the table TABLE_NAME names (printed once)"
+	@echo "                create an API key in the table TABLE_NAME names (printed once; region: AWS_REGION or the profile's)"
 	@echo "make api-keys   list the keys (ids, names, scopes, status; never the keys)"
 	@echo "make api-key-revoke ID=<key id>   revoke a key (refused by the API within 60 s)"
 	@echo "make bench-deliveries [QUICK=1]   webhook delivery latency and throughput on the local stack"
 	@echo "make redrive-events   re-process the events processor's dead-letter queue (TABLE_NAME, EVENTS_DEAD_LETTER_QUEUE_URL, EVENT_BUS_NAME)"
 	@echo "make biway-callback API_URL=https://... [CONNECTION=default]   register our callback URL with Bi-way"
+	@echo "make secrets FILE=connections.json [PREFIX=chatbridge] [DRY_RUN=1]   create/update the secrets of a connections file"
 
 $(VENV)/.installed: requirements-dev.txt layers/chatbridge/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -151,6 +153,10 @@ api-key-revoke: $(VENV)/.installed
 # After a deploy, once per Bi-way connection (AWS credentials from your profile).
 biway-callback: $(VENV)/.installed
 	$(PY) -m tools.biway_callback --api-url "$(API_URL)" --connection "$(or $(CONNECTION),default)"
+
+# Before (or after) a deploy: every secret of a connections file (local/connections.example.json), AWS profile.
+secrets: $(VENV)/.installed
+	$(PY) -m tools.secrets_from_file --file "$(FILE)" $(if $(PREFIX),--prefix "$(PREFIX)") $(if $(DRY_RUN),--dry-run)
 
 # After a failure of the events processor (its DLQ has messages); AWS credentials from your profile.
 redrive-events: $(VENV)/.installed

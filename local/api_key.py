@@ -7,7 +7,10 @@
 `make api-key`, `make api-keys` and `make api-key-revoke` run these. The table is reached through
 the environment: TABLE_NAME (or --table) and AWS_ENDPOINT_URL_DYNAMODB for the local stack (the
 DynamoDB endpoint `make dev` prints), real AWS credentials and region for a deployed stack (its
-`TableName` output). Only a key's SHA-256 is stored, so a printed key cannot be shown again. A
+`TableName` output). The region: AWS_REGION or AWS_DEFAULT_REGION when set; else, against the
+local stack (AWS_ENDPOINT_URL_DYNAMODB on this machine), the stack's own (eu-west-1, with dummy
+credentials when none are set); else your profile's (`aws configure set region ...`); else it
+stops and says how to set one. Only a key's SHA-256 is stored, so a printed key cannot be shown again. A
 revoked key is refused by the API within 60 s (the authorizer's cache).
 """
 
@@ -17,14 +20,66 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from local.lambda_runtime import ensure_import_paths
 
 RELATIVE = re.compile(r"^(\d{1,5})([dh])$")
+# Hosts of the local stack's DynamoDB: this machine, or the docker bridge's gateway (make sam-stack).
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "172.17.0.1"}
+NO_REGION = (
+    "no AWS region: set AWS_REGION to the stack's region (e.g. `export AWS_REGION=eu-west-1`) or give your "
+    "profile one (`aws configure set region eu-west-1`); against `make dev`, `. local/.dev-stack.env` sets "
+    "what the local stack needs"
+)
+
+
+class NoRegionError(RuntimeError):
+    pass
+
+
+DYNAMODB_ENDPOINT = "AWS_ENDPOINT_URL_DYNAMODB"
+
+
+def local_endpoint(environ: MutableMapping[str, str], variable: str = DYNAMODB_ENDPOINT) -> bool:
+    """The service's endpoint variable names the local stack (DynamoDB Local or moto on this machine)."""
+    endpoint = environ.get(variable) or environ.get("AWS_ENDPOINT_URL") or ""
+    return bool(endpoint) and (urlsplit(endpoint).hostname or "") in LOCAL_HOSTS
+
+
+def settle_region(
+    environ: MutableMapping[str, str], profile_region: str | None, variable: str = DYNAMODB_ENDPOINT
+) -> str:
+    """Decide the region (and, locally, dummy credentials) and put it where botocore reads it.
+
+    botocore reads AWS_DEFAULT_REGION, not AWS_REGION (which Lambda and the AWS CLI docs use): both
+    are honoured here. `profile_region` is what the AWS profile says (None: nothing configured).
+    """
+    from local.seed import REGION as LOCAL_STACK_REGION
+
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION")
+    local = local_endpoint(environ, variable)
+    if not region and local:
+        region = LOCAL_STACK_REGION
+    if local and not (environ.get("AWS_ACCESS_KEY_ID") or environ.get("AWS_PROFILE")):
+        # the local stack takes any credentials; without some botocore refuses to sign
+        environ["AWS_ACCESS_KEY_ID"], environ["AWS_SECRET_ACCESS_KEY"] = "local", "local"
+    region = region or profile_region
+    if not region:
+        raise NoRegionError(NO_REGION)
+    environ["AWS_DEFAULT_REGION"] = region
+    return region
+
+
+def profile_region() -> str | None:
+    import boto3
+
+    region: str | None = boto3.session.Session().region_name
+    return region
 
 
 def parse_expiry(value: str, now: datetime) -> datetime:
@@ -98,6 +153,11 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
     if not args.table:
         parser.error("give --table or set TABLE_NAME")
     os.environ["TABLE_NAME"] = args.table
+    try:
+        region = settle_region(os.environ, None if local_endpoint(os.environ) else profile_region())
+    except NoRegionError as exc:
+        print(exc, file=sys.stderr)
+        return 2
 
     from chatbridge.clock import utc_now
     from chatbridge.errors import ChatbridgeError
@@ -113,7 +173,7 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
             issued = api_keys.issue_api_key(
                 args.name, scopes=scopes, providers=_split(args.provider), expires_at=expires, created_by="cli", now=now
             )
-            print(f"API key '{issued.name}' (id {issued.id}) in table {args.table}:", file=sys.stderr)
+            print(f"API key '{issued.name}' (id {issued.id}) in table {args.table} ({region}):", file=sys.stderr)
             print(f"  {_format_row(issued)}", file=sys.stderr)
             print("The key is shown only now:", file=sys.stderr)
             print(issued.key)
@@ -133,7 +193,7 @@ def main(argv: list[str] | None = None, now: datetime | None = None) -> int:
         print(exc.detail, file=sys.stderr)
         return 1
     except (BotoCoreError, ClientError) as exc:
-        print(f"could not reach the table {args.table}: {exc}", file=sys.stderr)
+        print(f"could not reach the table {args.table} in {region}: {exc}", file=sys.stderr)
         return 1
     return 0
 

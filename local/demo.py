@@ -10,11 +10,14 @@
 7. the sample bot got every event as a signed webhook; the first attempt of one failed, and the
    retry a second later went through (local/webhooks_demo.py).
 
-Exits non-zero if a step does not happen in time. Provider tokens are never printed.
+Each API call it makes is shown briefly: method, path, request body, status, answer (cut to a
+line). Exits non-zero if a step does not happen in time. Provider tokens and the API key are never
+printed.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -30,6 +33,8 @@ from local import webhooks_demo
 from local.stack import LocalStack
 
 STEP_TIMEOUT_SECONDS = 30.0
+# A body is shown on one line, cut here: enough to see its shape, not a wall of JSON.
+SHOWN_BODY_CHARS = 150
 
 
 class DemoFailedError(RuntimeError):
@@ -60,7 +65,31 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = STEP_TIMEOUT_
         time.sleep(0.2)
 
 
-def expect(response: httpx.Response, *statuses: int) -> dict[str, Any]:
+def brief(content: bytes) -> str:
+    """A JSON body on one line (UTF-8 as is), cut to SHOWN_BODY_CHARS."""
+    if not content:
+        return ""
+    try:
+        text = json.dumps(json.loads(content), ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        text = content.decode("utf-8", "replace")
+    return text if len(text) <= SHOWN_BODY_CHARS else text[: SHOWN_BODY_CHARS - 1] + "…"
+
+
+def show_call(response: httpx.Response) -> None:
+    """`→ POST /v1/messages {...}` then `← 201 {...}`: the call as the API saw it (never its key header)."""
+    request = response.request
+    query = request.url.query.decode()
+    target = request.url.path + (f"?{query}" if query else "")
+    sent = brief(request.content)
+    say(f"   → {request.method} {target}" + (f"  {sent}" if sent else ""))
+    say(f"   ← {response.status_code}  {brief(response.content)}")
+
+
+def expect(response: httpx.Response, *statuses: int, shown: bool = True) -> dict[str, Any]:
+    """The answer's JSON if its status is one of `statuses`. `shown=False` for polls (the last is shown)."""
+    if shown:
+        show_call(response)
     if response.status_code not in statuses:
         raise DemoFailedError(
             f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text}"
@@ -107,13 +136,16 @@ def run(stack: LocalStack) -> None:
 
     step(3, "The event is stored, processed from the stream, applied and published")
 
+    last: list[httpx.Response] = []
+
     def processed_events() -> list[dict[str, Any]] | None:
-        items: list[dict[str, Any]] = expect(
-            api.get("/v1/events", params={"registration_id": registration["id"]}), 200
-        )["items"]
+        last[:] = [api.get("/v1/events", params={"registration_id": registration["id"]})]
+        items: list[dict[str, Any]] = expect(last[0], 200, shown=False)["items"]
         return items if items and all(e["status"] == "processed" for e in items) else None
 
-    for event in wait_for("processing of the presence event", processed_events):
+    found = wait_for("processing of the presence event", processed_events)
+    show_call(last[0])  # the poll that saw it processed
+    for event in found:
         show("event", f"{event['type']} -> {event['detail_type']}  ({event['outcome']})")
     presence = expect(api.get(f"/v1/registrations/{registration['id']}"), 200)["presence"]
     show("presence", f"{presence['state']}, last seen {presence['last_seen_at']}")
@@ -137,13 +169,15 @@ def run(stack: LocalStack) -> None:
     seen: list[str] = []
 
     def read_yet() -> dict[str, Any] | None:
-        current = expect(api.get(f"/v1/messages/{message['id']}"), 200)
+        last[:] = [api.get(f"/v1/messages/{message['id']}")]
+        current = expect(last[0], 200, shown=False)
         for change in current["status_history"][len(seen) :]:
             seen.append(change["status"])
             show("status", f"{change['status']:<10} at {change['at']}")
         return current if current["status"] == "read" else None
 
     final = wait_for("the read report", read_yet)
+    show_call(last[0])
     print_published(stack, "biway.")
 
     step(6, "The message shows `read`; its provider events  (GET /v1/events?message_id=)")
@@ -156,14 +190,15 @@ def run(stack: LocalStack) -> None:
 
 
 def main() -> None:
-    # Handlers log JSON and print metrics to stdout; the demo's own lines are what a person watches.
+    # Handlers log JSON to stdout; the demo's own lines are what a person watches (the local stack
+    # keeps metrics off unless CHATBRIDGE_DEV_METRICS=1).
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Powertools warns when two provider calls in one invocation both set the `provider` metric
     # dimension (chatbridge.observability.record_provider_call); harmless, and noise here.
     warnings.filterwarnings("ignore", message="Dimension 'provider' has already been added")
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
     logging.getLogger("local.stream_poller").setLevel(logging.CRITICAL)
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found endpoint for ..." per new client
     say("Starting a fresh local stack (DynamoDB, moto, simulators, API, stream poller)...")
     with LocalStack(api_port=0, table_name=f"chatbridge-demo-{uuid.uuid4().hex[:6]}") as stack:
         show("API", stack.api_url)

@@ -27,7 +27,7 @@ import json
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local.ports import LOOPBACK
 from local.simulators.biway import DEMO_API_KEY as BIWAY_DEMO_API_KEY
@@ -44,6 +44,9 @@ from local.simulators.watbot import DEFAULT_RATE_LIMIT as WATBOT_RATE_LIMIT
 from local.simulators.watbot import DEMO_TOKEN as WATBOT_DEMO_TOKEN
 from local.simulators.watbot import WatbotSimulator, seed_demo_contacts
 from local.template import create_table
+
+if TYPE_CHECKING:
+    from local.connections import Connections
 
 REGION = "eu-west-1"
 TABLE_NAME = "chatbridge-local"
@@ -122,8 +125,26 @@ def simulators(host: str = LOOPBACK, *, rate_limited: bool = True, biway_state_d
     )
 
 
-def connection_secrets(base_urls: Mapping[str, str], callback_tokens: Mapping[str, str]) -> dict[str, dict[str, str]]:
-    """Secret name -> value: one `default` connection per provider at `base_urls`, and the webhook tokens."""
+def connection_secrets(
+    base_urls: Mapping[str, str], callback_tokens: Mapping[str, str], real: Connections | None = None
+) -> dict[str, dict[str, Any]]:
+    """Secret name -> value: one `default` connection per provider at `base_urls`, and the webhook tokens.
+
+    A provider named in `real` (a connections file) keeps none of its simulated connections: only
+    the file's, so a request can never fall back to the simulator while the operator thinks it is real.
+    """
+    simulated = _simulated_secrets(base_urls, callback_tokens)
+    if real is None:
+        return simulated
+    kept = {
+        name: value
+        for name, value in simulated.items()
+        if name.split("/")[1] not in real.providers  # <prefix>/<provider>/<connection>
+    }
+    return {**kept, **real.secret_values(SECRETS_PREFIX)}
+
+
+def _simulated_secrets(base_urls: Mapping[str, str], callback_tokens: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     prefix = SECRETS_PREFIX
     return {
         f"{prefix}/smartregion/default": {
@@ -152,10 +173,14 @@ def seed_account(
     base_urls: Mapping[str, str],
     callback_tokens: Mapping[str, str],
     table_name: str = TABLE_NAME,
+    real: Connections | None = None,
 ) -> None:
-    """The table of template.yaml, every connection secret and the KMS keys (by alias)."""
+    """The table of template.yaml, every connection secret and the KMS keys (by alias).
+
+    `real`: a connections file whose providers replace the simulators' (local/connections.py).
+    """
     create_table(dynamodb, table_name)
-    for name, value in connection_secrets(base_urls, callback_tokens).items():
+    for name, value in connection_secrets(base_urls, callback_tokens, real).items():
         secretsmanager.create_secret(Name=name, SecretString=json.dumps(value))
     key = kms.create_key(Description="chatbridge local credentials key")["KeyMetadata"]["KeyId"]
     kms.create_alias(AliasName=CREDENTIALS_KEY_ALIAS, TargetKeyId=key)

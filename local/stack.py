@@ -28,7 +28,7 @@ import logging
 import os
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 
@@ -43,6 +43,9 @@ from local.ports import LOOPBACK
 from local.seed import CREDENTIALS_KEY_ALIAS, PAGE_TOKEN_KEY_ALIAS, REGION, SECRETS_PREFIX
 from local.template import load_template
 
+if TYPE_CHECKING:
+    from local.connections import Connections
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TABLE_NAME = seed.TABLE_NAME
@@ -51,6 +54,13 @@ FORCE_MOTO_ENV = "CHATBRIDGE_FORCE_MOTO"
 # Unset while the stack runs: with the dummy keys above, a profile or session token from the
 # developer's shell could otherwise mix real credentials into local calls.
 CLEARED_ENV = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# Powertools Metrics prints CloudWatch EMF documents to stdout, in Lambda read by CloudWatch;
+# locally they would interleave with the dev server's request lines. Set to 1 to see them.
+DEV_METRICS_ENV = "CHATBRIDGE_DEV_METRICS"
+
+
+def dev_metrics_wanted() -> bool:
+    return os.environ.get(DEV_METRICS_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
 def moto_forced() -> bool:
@@ -106,7 +116,13 @@ class LocalStack:
         host: str = LOOPBACK,
         handlers_in_process: bool = True,
         bot_echo: Callable[[str], None] | None = None,
+        connections: Connections | None = None,
+        metrics: bool | None = None,
     ) -> None:
+        # real provider accounts replacing simulators, provider by provider (local/connections.py)
+        self.connections = connections
+        # EMF metric documents on stdout (CHATBRIDGE_DEV_METRICS=1); off by default
+        self.metrics = dev_metrics_wanted() if metrics is None else metrics
         self.bot_echo = bot_echo  # where the sample bot prints what it receives (make dev: stdout)
         self.api_port = configured_port() if api_port is None else api_port
         self.table_name = table_name
@@ -137,6 +153,14 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
 
     @property
+    def real_providers(self) -> tuple[str, ...]:
+        """Providers whose connections come from the connections file (the others are simulated)."""
+        return self.connections.providers if self.connections else ()
+
+    def is_real(self, provider: str) -> bool:
+        return provider in self.real_providers
+
+    @property
     def api_url(self) -> str:
         if self.dev_server is None:
             raise RuntimeError("LocalStack is not started, or runs no handler in process")
@@ -158,7 +182,10 @@ class LocalStack:
             self.webhooks = LocalWebhooks(REGION, self.secrets_endpoint, self.events.bus_name, echo=self.bot_echo)
             self.webhooks.start(self.api_url, self.api_key)
             self.simulator.webhook_url = self.callback_url("smartregion")
-            self._register_biway_callback()
+            if not self.is_real("biway"):
+                # A real Bi-way account is never given this 127.0.0.1 URL: it could not reach it,
+                # and the registration would replace the URL of a deployed stack.
+                self._register_biway_callback()
         except BaseException:
             self.stop()
             raise
@@ -274,6 +301,7 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": "chatbridge",
             "POWERTOOLS_METRICS_NAMESPACE": "Chatbridge",
             "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "false" if self.metrics else "true",
             "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
         }
 
@@ -296,6 +324,8 @@ class LocalStack:
 
     def _seed(self) -> None:
         self.callback_tokens = dict(seed.SEED_CALLBACK_TOKENS) if self.seeded else seed.random_callback_tokens()
+        if self.connections is not None:
+            self.callback_tokens.update(self.connections.callback_tokens)
         seed.seed_account(
             dynamodb=_boto_client("dynamodb", self.dynamodb_endpoint),
             secretsmanager=_boto_client("secretsmanager", self.secrets_endpoint),
@@ -303,6 +333,7 @@ class LocalStack:
             base_urls=self.simulators.base_urls(),
             callback_tokens=self.callback_tokens,
             table_name=self.table_name,
+            real=self.connections,
         )
         self.api_key = seed.put_seed_api_key() if self.seeded else self._issue_demo_key()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import Any
 
@@ -61,6 +62,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connection", default="default", help="Bi-way connection (secret <prefix>/biway/<name>)")
     parser.add_argument("--secrets-prefix", default="chatbridge", help="the stack's SecretsPrefix parameter")
     args = parser.parse_args(argv)
+    from local.api_key import NoRegionError, local_endpoint, profile_region, settle_region
+
+    try:
+        # AWS_REGION or AWS_DEFAULT_REGION, else the profile's; botocore alone reads only the latter
+        local = local_endpoint(os.environ, "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        settle_region(os.environ, None if local else profile_region(), "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+    except NoRegionError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         answer = register(args.api_url, connection=args.connection, secrets_prefix=args.secrets_prefix)
     except ChatbridgeError as exc:

@@ -149,6 +149,12 @@ def states(name: str) -> dict[str, str]:
     return vocabulary
 
 
+def connection_model(name: str) -> type[BaseModel]:
+    """The model of the provider's connection secret (`<prefix>/<name>/<connection>`): its `client.CONNECTION`."""
+    model: type[BaseModel] = integration(name).module("client").CONNECTION
+    return model
+
+
 def requests_of(name: str) -> ModuleType:
     return integration(name).module("requests")
 

@@ -53,6 +53,10 @@ class BiwayConnection(BaseModel):
     base_url: str = Field(min_length=1)
 
 
+# The connection secret's model, as the registry hands it out (connections files, `make secrets`).
+CONNECTION = BiwayConnection
+
+
 class BiwayPayload(BaseModel):
     """Bi-way payloads: the fields we require are typed, anything else is forwarded as sent."""
 

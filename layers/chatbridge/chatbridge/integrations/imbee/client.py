@@ -46,6 +46,10 @@ class ImbeeConnection(BaseModel):
     base_url: str = Field(min_length=1, description="https://HOST, as provided by Imbee.")
 
 
+# The connection secret's model, as the registry hands it out (connections files, `make secrets`).
+CONNECTION = ImbeeConnection
+
+
 class ImbeeEnvelope(BaseModel):
     model_config = ConfigDict(extra="ignore")
 

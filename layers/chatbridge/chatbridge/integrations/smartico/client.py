@@ -42,6 +42,10 @@ class SmarticoConnection(BaseModel):
     base_url: str = DEFAULT_BASE_URL
 
 
+# The connection secret's model, as the registry hands it out (connections files, `make secrets`).
+CONNECTION = SmarticoConnection
+
+
 class SmarticoAffiliatePayload(BaseModel):
     """Exactly the body the document shows, with its optional parameters."""
 

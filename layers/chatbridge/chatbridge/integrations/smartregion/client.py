@@ -30,6 +30,10 @@ class SmartRegionConnection(BaseModel):
     base_url: str = DEFAULT_BASE_URL
 
 
+# The connection secret's model, as the registry hands it out (connections files, `make secrets`).
+CONNECTION = SmartRegionConnection
+
+
 class SmartRegionRegistrationPayload(BaseModel):
     """Exactly the body the document shows."""
 

@@ -47,6 +47,10 @@ class WatbotConnection(BaseModel):
     base_url: str = DEFAULT_BASE_URL
 
 
+# The connection secret's model, as the registry hands it out (connections files, `make secrets`).
+CONNECTION = WatbotConnection
+
+
 def _text(value: Any) -> Any:
     # Watbot answers ids as numbers; ours are strings everywhere.
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
