@@ -7,8 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
+from chatbridge.models.base import Model
 from chatbridge.store.items import (
     ApiKeyItem,
     AttemptItem,
@@ -82,7 +81,7 @@ class Store(RegistrationStore, CredentialStore, ApiKeyStore, Protocol):
     pass
 
 
-class MessageRecord(BaseModel):
+class MessageRecord(Model):
     """A message with one page of its recipients' statuses."""
 
     message: MessageItem
