@@ -207,6 +207,11 @@ def _built(kind: type[Any], client: Any, table_name: str) -> Any:
     return kind(client, table_name)
 
 
+def reset_stores() -> None:
+    """Forget the stores built so far, and the clients they hold (a SnapStart restore, tests)."""
+    _built.cache_clear()
+
+
 def _store(kind: type[Any]) -> Any:
     from chatbridge.aws import dynamodb_client
     from chatbridge.settings import get_settings
