@@ -8,23 +8,32 @@ checked: a probe that fails or answers otherwise stops the run). Its backend is 
 stack of `make sam-stack`: moto's server for AWS and the provider simulators on 127.0.0.1, both in
 this process, so the probe's interpreter loads nothing Lambda would not (an in-process moto or
 httpx.MockTransport would preload boto3 or httpx before the clock starts and flatter the handler).
+Interpreters run with `-S` and only the layer's requirements on their path, as /opt/python has
+them (the dev environment's extras, such as the rich and click that httpx loads when present, would
+weigh on both sides).
 
 The baseline of each function is a fresh interpreter that imports the bare stack (boto3, httpx,
 pydantic, the Powertools resolver) and makes as many bare boto3 calls, to the same services, as the
 function's first request made (counted once per function in an untimed calibration run). Probes
-and baselines alternate, round after round; before each round the table is emptied and seeded again
-(untimed), so every round serves the same first request. The interpreter's start-up is left out.
+and baselines alternate, round after round; before each round the table and the simulators are
+emptied and seeded again (untimed), so every round serves the same first request. The
+interpreter's own start-up is left out of both.
+
+The ratio judged is CPU time (the interpreter's own work, from the first import to the answer):
+on a shared machine elapsed time mostly measures the neighbours, and the backend's latency (moto
+answering in this process) is not a cold-start cost. Elapsed times are printed beside it.
 
     python -m benchmarks.cold_start [--runs 11] [--quick] [--tracing]
 
 `--tracing` lets the handlers build Powertools' Tracer as in a deploy (`Tracing: Active`): the
-X-Ray SDK is then part of the probe and not of the baseline, and is printed as its own figure.
+X-Ray SDK is then in the probe, not in the baseline.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -183,11 +192,10 @@ def lambda_site() -> Path:
             extras = requirement.extras or {""}
             if needed.marker is None or any(needed.marker.evaluate({"extra": extra}) for extra in extras):
                 wanted.append(needed)
-    site.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(site, ignore_errors=True)  # made again at every run: never links to an older install
+    site.mkdir(parents=True)
     for top, target in entries.items():
-        link = site / top
-        if not link.is_symlink():
-            link.symlink_to(target)
+        (site / top).symlink_to(target)
     return site
 
 
@@ -274,7 +282,7 @@ Samples = dict[str, list[dict[str, Any]]]
 
 def main(argv: list[str] | None = None) -> None:
     parser, quick = _harness.parser(__doc__.splitlines()[0], argv)
-    parser.add_argument("--runs", type=int, default=3 if quick else 11)
+    parser.add_argument("--runs", type=int, default=2 if quick else 11)
     parser.add_argument("--tracing", action="store_true", help="build the X-Ray tracer as a deploy does")
     args = parser.parse_args(argv)
     from local.stack import LocalStack  # starts nothing at import; kept here with the stack's setup
