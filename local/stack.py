@@ -75,22 +75,13 @@ def template_environment() -> dict[str, str]:
 
 
 def reset_layer_caches() -> None:
-    """Forget every client, setting and cached secret the layer built for a previous environment."""
+    """Forget every client, setting and cached secret the layer built for a previous environment:
+    what a SnapStart restore forgets (chatbridge/snapshot.py), for the same reason."""
     # Imported here, not at the top: the layer reads the environment when first imported.
     ensure_import_paths([])
-    from aws_lambda_powertools.utilities import parameters
+    from chatbridge.snapshot import forget_execution_environment
 
-    from chatbridge import idempotency
-    from chatbridge.aws import reset_clients
-    from chatbridge.integrations.http import http_pool
-    from chatbridge.settings import get_settings
-
-    reset_clients()
-    get_settings.cache_clear()
-
-    idempotency.reset()
-    http_pool.reset()
-    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    forget_execution_environment()
 
 
 def _boto_client(service: Literal["dynamodb", "secretsmanager", "kms"], endpoint_url: str) -> Any:

@@ -122,7 +122,9 @@ def authorizer_function() -> FunctionInfo:
     (api,) = resources("AWS::Serverless::HttpApi").values()
     auth = api["Properties"]["Auth"]
     authorizer = auth["Authorizers"][auth["DefaultAuthorizer"]]
-    function_name = authorizer["FunctionArn"]["Fn::GetAtt"]
+    # `!GetAtt Function.Arn`, or `!Ref Function.Alias` (SAM's AutoPublishAlias, for SnapStart)
+    arn = authorizer["FunctionArn"]
+    function_name = arn["Fn::GetAtt"] if "Fn::GetAtt" in arn else arn["Ref"]
     function_name = function_name.split(".")[0] if isinstance(function_name, str) else function_name[0]
     return functions()[function_name]
 

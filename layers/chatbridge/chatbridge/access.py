@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from chatbridge.clock import utc_now
@@ -186,7 +187,11 @@ def _pattern(route_key: str) -> re.Pattern[str]:
     return re.compile(f"^{re.escape(method)} {'/'.join(parts)}$")
 
 
-_PATTERNS = [(_pattern(route_key), route_key) for route_key in ROUTE_SCOPES]
+@cache
+def _patterns() -> list[tuple[re.Pattern[str], str]]:
+    """Compiled on first need: API Gateway names the route in every event, so a Lambda never needs
+    them (the dev server's path-only events do); compiling ~50 patterns cost every cold start."""
+    return [(_pattern(route_key), route_key) for route_key in ROUTE_SCOPES]
 
 
 def route_of(event: Mapping[str, Any]) -> str | None:
@@ -196,7 +201,7 @@ def route_of(event: Mapping[str, Any]) -> str | None:
         return route_key
     method = str(((event.get("requestContext") or {}).get("http") or {}).get("method") or "")
     wanted = f"{method.upper()} {event.get('rawPath') or ''}"
-    return next((key for pattern, key in _PATTERNS if pattern.match(wanted)), None)
+    return next((key for pattern, key in _patterns() if pattern.match(wanted)), None)
 
 
 def refusal(event: Mapping[str, Any], now: datetime | None = None) -> ChatbridgeError | None:

@@ -10,6 +10,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
@@ -25,6 +26,16 @@ def _client(service: str) -> Any:
 
     config = Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 3})
     return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+@cache
+def secrets_provider() -> SecretsProvider:
+    """Powertools' Secrets Manager provider (with its max_age cache) on a client of boto3's default
+    session. Powertools' own default provider opens a second session, which loads botocore's
+    endpoint rules and partitions again: ~20 ms of CPU in a cold start, for nothing."""
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=_client("secretsmanager"))
 
 
 @cache
@@ -51,8 +62,10 @@ def streams_client() -> Any:
 
 
 def reset_clients() -> None:
-    """Forget cached clients (tests switch endpoints and credentials between cases)."""
+    """Forget cached clients and the secrets cached with them (tests switch endpoints and credentials
+    between cases; a SnapStart restore must not reuse connections or credentials of the snapshot)."""
     dynamodb_client.cache_clear()
+    secrets_provider.cache_clear()
     events_client.cache_clear()
     kms_client.cache_clear()
     sqs_client.cache_clear()

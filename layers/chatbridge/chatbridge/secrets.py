@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import BaseModel, ValidationError
 
+from chatbridge.aws import secrets_provider
 from chatbridge.errors import ConfigurationError, FieldIssue, ProviderUnavailableError, UnknownConnectionError
 from chatbridge.settings import get_settings
 
@@ -22,7 +22,7 @@ def secret_name(provider: str, connection: str) -> str:
 def load_connection(provider: str, connection: str, model: type[ConnectionT]) -> ConnectionT:
     name = secret_name(provider, connection)
     try:
-        raw = parameters.get_secret(name, transform="json", max_age=SECRET_CACHE_SECONDS)
+        raw = secrets_provider().get(name, transform="json", max_age=SECRET_CACHE_SECONDS)
     except TransformParameterError as exc:
         raise ConfigurationError(f"Secret {name} is not a JSON object.", provider=provider) from exc
     except GetParameterError as exc:

@@ -11,8 +11,9 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from chatbridge.models.base import Model
 from chatbridge.store.items import SubjectKind
 
 # Usual names of a webhook's fields (first match wins, searched breadth-first).
@@ -31,7 +32,7 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 
 
-class EventFacts(BaseModel):
+class EventFacts(Model):
     """What ingestion stores about a body besides the body itself."""
 
     provider_event_id: str | None = None

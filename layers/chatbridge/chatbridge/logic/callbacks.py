@@ -11,10 +11,10 @@ import hashlib
 import hmac
 from collections.abc import Mapping
 
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from pydantic import SecretStr
 
+from chatbridge.aws import secrets_provider
 from chatbridge.clock import derived_id, utc_now
 from chatbridge.edge.body import json_object
 from chatbridge.errors import ConfigurationError, ProviderUnavailableError, UnauthorizedError
@@ -33,7 +33,7 @@ def callback_tokens() -> CallbackTokens:
     """`<prefix>/callbacks`: `{"<provider>": "<token>"}`, cached like every secret."""
     name = f"{get_settings().secrets_prefix}/callbacks"
     try:
-        raw = parameters.get_secret(name, transform="json", max_age=TOKEN_CACHE_SECONDS)
+        raw = secrets_provider().get(name, transform="json", max_age=TOKEN_CACHE_SECONDS)
     except TransformParameterError as exc:
         raise ConfigurationError(f"Secret {name} is not a JSON object.") from exc
     except GetParameterError as exc:

@@ -29,6 +29,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from chatbridge.clock import derived_id, random_id, utc_now
+from chatbridge.models.base import Model
 from chatbridge.observability import logger, metrics
 from chatbridge.settings import DEFAULT_RETRY_SCHEDULE
 from chatbridge.store.base import WebhookStore
@@ -77,7 +78,7 @@ class NoticePublisher(Protocol):
 SecretOpener = Callable[[WebhookItem, datetime], list[str]]
 
 
-class BusEvent(BaseModel):
+class BusEvent(Model):
     """An EventBridge event as a rule's SQS target receives it."""
 
     model_config = ConfigDict(populate_by_name=True, extra="ignore")

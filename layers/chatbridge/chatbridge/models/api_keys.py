@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
+
+from chatbridge.models.base import Model
 
 ApiKeyStatus = Literal["active", "revoked", "expired"]
 
 
-class ApiKey(BaseModel):
+class ApiKey(Model):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -42,12 +44,12 @@ class IssuedApiKey(ApiKey):
     key: str = Field(description="The API key itself. Shown in this answer only: only its SHA-256 is stored.")
 
 
-class ApiKeyPage(BaseModel):
+class ApiKeyPage(Model):
     items: list[ApiKey]
     next_token: str | None = Field(default=None, description="Pass back as `next_token` for the next page.")
 
 
-class CreateApiKeyRequest(BaseModel):
+class CreateApiKeyRequest(Model):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from chatbridge.models.base import Model
 
 PROBLEM_TYPE_BASE = "https://chatbridge.dev/problems/"
 
 
-# Problems are built on the error path only: their schemas are compiled on first use, not at import.
-class FieldError(BaseModel):
-    model_config = ConfigDict(defer_build=True)
-
+# Problems are built on the error path only: like every Model, compiled on first use, not at import.
+class FieldError(Model):
     field: str = Field(description="Dotted path of the offending field, e.g. `user_field.name`.")
     message: str
 
 
-class Problem(BaseModel):
+class Problem(Model):
     """RFC 9457 problem details, served as `application/problem+json`."""
 
     model_config = ConfigDict(
-        defer_build=True,
         json_schema_extra={
             "example": {
                 "type": PROBLEM_TYPE_BASE + "provider-rejected",
@@ -50,7 +49,7 @@ class Problem(BaseModel):
     required_scope: str | None = Field(default=None, description="403 only: the scope the route needs.")
 
 
-class Health(BaseModel):
+class Health(Model):
     status: Literal["ok"] = "ok"
     service: str
     version: str

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
+
+from chatbridge.models.base import Model
 
 CONTACT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_TAG_LENGTH = 255
@@ -13,7 +15,7 @@ MAX_VARIABLE_NAME_LENGTH = 255
 MAX_VARIABLE_VALUE_LENGTH = 4000  # the value travels in the URL too (see the Watbot client)
 
 
-class Contact(BaseModel):
+class Contact(Model):
     """A Watbot contact, as getContacts describes it."""
 
     model_config = ConfigDict(
@@ -49,26 +51,26 @@ class Contact(BaseModel):
     created_at: datetime | None = Field(default=None, description="ISO 8601, UTC.")
 
 
-class ContactPage(BaseModel):
+class ContactPage(Model):
     items: list[Contact]
     page: int
     count: int = Field(description="Page size asked for.")
     next_page: int | None = Field(default=None, description="Pass as `page` for more; null on the last page.")
 
 
-class ContactTag(BaseModel):
+class ContactTag(Model):
     model_config = ConfigDict(json_schema_extra={"example": {"contact_id": "1542", "name": "VIP клиент 🚀"}})
 
     contact_id: str
     name: str
 
 
-class ContactTags(BaseModel):
+class ContactTags(Model):
     contact_id: str
     items: list[ContactTag]
 
 
-class ContactVariable(BaseModel):
+class ContactVariable(Model):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {"contact_id": "1542", "name": "город", "value": "Санкт-Петербург", "deletable": True}
@@ -81,12 +83,12 @@ class ContactVariable(BaseModel):
     deletable: bool
 
 
-class ContactVariables(BaseModel):
+class ContactVariables(Model):
     contact_id: str
     items: list[ContactVariable]
 
 
-class SetContactVariableRequest(BaseModel):
+class SetContactVariableRequest(Model):
     """The value of `PUT /v1/contacts/{id}/variables/{name}`."""
 
     model_config = ConfigDict(

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chatbridge.models.base import Model
 
 
 def callback_request_body() -> dict[str, Any]:
@@ -32,7 +34,7 @@ def callback_request_body() -> dict[str, Any]:
     }
 
 
-class CallbackReceipt(BaseModel):
+class CallbackReceipt(Model):
     """Answer to a provider: the delivery is stored (or was already)."""
 
     model_config = {
@@ -46,7 +48,7 @@ class CallbackReceipt(BaseModel):
     recognised: bool = Field(description="False for a type or shape we do not know: kept, flagged, not applied.")
 
 
-class Event(BaseModel):
+class Event(Model):
     """One provider event, as stored and as processed."""
 
     model_config = {
@@ -92,12 +94,12 @@ class Event(BaseModel):
     data: Any = Field(description="The body exactly as the provider sent it.")
 
 
-class EventPage(BaseModel):
+class EventPage(Model):
     items: list[Event]
     next_token: str | None = Field(default=None, description="Pass back as `next_token` for the next page.")
 
 
-class BusEventDetail(BaseModel):
+class BusEventDetail(Model):
     """`detail` of what the events processor publishes to EventBridge.
 
     Source `chatbridge`; detail-type `<provider>.<resource>.<state>`, e.g. `smartregion.user.connected`,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
+from chatbridge.models.base import Model
 from chatbridge.models.iso_codes import COUNTRY_CODES, LANGUAGE_CODES
 
 ConnectionName = Annotated[
@@ -91,7 +92,7 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 MAX_CONVERSATION_RECIPIENTS = 50
 
 
-class ProviderRequest(BaseModel):
+class ProviderRequest(Model):
     """What every request body that targets a provider carries (each variant declares its own)."""
 
     provider: str

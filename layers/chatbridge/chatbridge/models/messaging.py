@@ -6,17 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from chatbridge.models.base import Model
 
 
-class StatusChangeView(BaseModel):
+class StatusChangeView(Model):
     status: str
     at: datetime
     event_id: str | None = None
     recipient: str | None = None
 
 
-class Message(BaseModel):
+class Message(Model):
     """A message, broadcast, conversation, chat token, template or agent, with its status history."""
 
     model_config = ConfigDict(
@@ -63,7 +65,7 @@ class Message(BaseModel):
     updated_at: datetime
 
 
-class RecipientStatus(BaseModel):
+class RecipientStatus(Model):
     recipient: str
     status: str
     at: datetime
@@ -85,7 +87,7 @@ class ChatToken(Message):
     url: str | None = Field(default=None, description="Where the user opens the chat; share it with that user only.")
 
 
-class MessageOutcome(BaseModel):
+class MessageOutcome(Model):
     """What the logic returns; also what an idempotent replay returns."""
 
     created: bool

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from chatbridge.models.base import Model
 
 
-class Presence(BaseModel):
+class Presence(Model):
     """Where SmartRegion last reported the user, from its presence webhooks."""
 
     state: str = Field(description="detected, connected or disconnected")
@@ -17,7 +19,7 @@ class Presence(BaseModel):
     event_id: str = Field(description="The event that set it: see GET /v1/events?registration_id=")
 
 
-class Registration(BaseModel):
+class Registration(Model):
     """A registration as the API returns it."""
 
     model_config = ConfigDict(
@@ -48,12 +50,12 @@ class Registration(BaseModel):
     presence: Presence | None = Field(default=None, description="SmartRegion only, once a presence event arrived.")
 
 
-class RegistrationPage(BaseModel):
+class RegistrationPage(Model):
     items: list[Registration]
     next_token: str | None = Field(default=None, description="Pass back as `next_token` for the next page.")
 
 
-class RegistrationOutcome(BaseModel):
+class RegistrationOutcome(Model):
     """What the logic returns; also what an idempotent replay returns."""
 
     created: bool

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+
+from chatbridge.models.base import Model
 
 EVENT_TYPES_DESCRIPTION = (
     "Event types from GET /v1/event-types, or patterns: a `*` segment stands for one segment, a final "
@@ -16,7 +18,7 @@ EXAMPLE_TIME = "2026-11-27T10:00:00Z"
 EXAMPLE_WEBHOOK_ID = "wh_3f0c9d2a6b1e4f7a8c5d2e1f0a9b8c7d"
 
 
-class WebhookCreateRequest(BaseModel):
+class WebhookCreateRequest(Model):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -33,7 +35,7 @@ class WebhookCreateRequest(BaseModel):
     description: str = Field(default="", max_length=256)
 
 
-class WebhookUpdateRequest(BaseModel):
+class WebhookUpdateRequest(Model):
     """Only the fields given change. `enabled: true` also clears a subscription's failing record."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"enabled": True, "event_types": ["*"]}})
@@ -52,7 +54,7 @@ class WebhookUpdateRequest(BaseModel):
         return self
 
 
-class Webhook(BaseModel):
+class Webhook(Model):
     """A subscription. Its signing secret is never shown again after creation (or rotation)."""
 
     model_config = ConfigDict(
@@ -102,12 +104,12 @@ class WebhookCreated(Webhook):
     )
 
 
-class WebhookPage(BaseModel):
+class WebhookPage(Model):
     items: list[Webhook]
     next_token: str | None = Field(default=None, description="Pass back as `next_token` for the next page.")
 
 
-class SecretRotation(BaseModel):
+class SecretRotation(Model):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -123,7 +125,7 @@ class SecretRotation(BaseModel):
     previous_secret_expires_at: datetime = Field(description="Until then deliveries carry both signatures.")
 
 
-class WebhookPayload(BaseModel):
+class WebhookPayload(Model):
     """The body of every delivery (Standard Webhooks' recommended shape)."""
 
     type: str = Field(description="The event type, e.g. the EventBridge detail-type.")
@@ -131,17 +133,17 @@ class WebhookPayload(BaseModel):
     data: dict[str, Any] = Field(description="The normalised event, exactly as published on the EventBridge bus.")
 
 
-class EventType(BaseModel):
+class EventType(Model):
     name: str
     description: str
     example: WebhookPayload = Field(description="A body a bot receives for this type.")
 
 
-class EventTypeList(BaseModel):
+class EventTypeList(Model):
     items: list[EventType]
 
 
-class WebhookDisabled(BaseModel):
+class WebhookDisabled(Model):
     """`data` of a `chatbridge.webhook.disabled` event."""
 
     id: str = Field(description="This notice's id.")
@@ -154,7 +156,7 @@ class WebhookDisabled(BaseModel):
     disabled_at: datetime
 
 
-class DeliveryAttempt(BaseModel):
+class DeliveryAttempt(Model):
     model_config = ConfigDict(
         json_schema_extra={
             "example": {
@@ -188,12 +190,12 @@ class DeliveryAttempt(BaseModel):
     next_attempt_at: datetime | None = Field(default=None, description="When the next attempt is due, if any.")
 
 
-class DeliveryAttemptPage(BaseModel):
+class DeliveryAttemptPage(Model):
     items: list[DeliveryAttempt]
     next_token: str | None = Field(default=None, description="Pass back as `next_token` for the next page.")
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"webhook": EXAMPLE_WEBHOOK_ID}})
 
     webhook: str | None = Field(
@@ -203,29 +205,29 @@ class ReplayRequest(BaseModel):
     )
 
 
-class QueuedDelivery(BaseModel):
+class QueuedDelivery(Model):
     webhook_id: str
     delivery_id: str = Field(description="The `webhook-id` the bot sees (the same as the first time).")
 
 
-class ReplayOutcome(BaseModel):
+class ReplayOutcome(Model):
     event_id: str
     deliveries: list[QueuedDelivery]
 
 
-class RecoverRequest(BaseModel):
+class RecoverRequest(Model):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": {"since": EXAMPLE_TIME}})
 
     since: AwareDatetime = Field(description="Deliveries created at or after this time (with its offset).")
 
 
-class RecoverOutcome(BaseModel):
+class RecoverOutcome(Model):
     webhook_id: str
     recovered: list[QueuedDelivery]
     more: bool = Field(description="True when more failed deliveries remain: call again.")
 
 
-class RedriveReport(BaseModel):
+class RedriveReport(Model):
     """What a redrive of the events processor's dead-letter queue did."""
 
     batches: int = Field(description="Dead-letter messages read (each describes one failed stream batch).")

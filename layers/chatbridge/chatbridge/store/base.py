@@ -7,8 +7,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
+from chatbridge.models.base import Model
 from chatbridge.store.items import (
     ApiKeyItem,
     AttemptItem,
@@ -82,7 +81,7 @@ class Store(RegistrationStore, CredentialStore, ApiKeyStore, Protocol):
     pass
 
 
-class MessageRecord(BaseModel):
+class MessageRecord(Model):
     """A message with one page of its recipients' statuses."""
 
     message: MessageItem
@@ -206,6 +205,11 @@ class WebhookStore(Protocol):
 @lru_cache(maxsize=32)
 def _built(kind: type[Any], client: Any, table_name: str) -> Any:
     return kind(client, table_name)
+
+
+def reset_stores() -> None:
+    """Forget the stores built so far, and the clients they hold (a SnapStart restore, tests)."""
+    _built.cache_clear()
 
 
 def _store(kind: type[Any]) -> Any:

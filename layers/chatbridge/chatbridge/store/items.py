@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, PlainSerializer
+from pydantic import Field, PlainSerializer
+
+from chatbridge.models.base import Model
 
 
-class PresenceItem(BaseModel):
+class PresenceItem(Model):
     """Where SmartRegion last reported a registered user (detected, connected, disconnected)."""
 
     state: str
@@ -17,7 +19,7 @@ class PresenceItem(BaseModel):
     version: str = Field(description="`<sortable time>#<event id>`: a newer event has a greater version")
 
 
-class RegistrationItem(BaseModel):
+class RegistrationItem(Model):
     id: str
     provider: str
     connection: str
@@ -47,7 +49,7 @@ class RegistrationItem(BaseModel):
         }
 
 
-class RegistrationRefItem(BaseModel):
+class RegistrationRefItem(Model):
     """Pointer from a provider's own id to our registration: callbacks name only the provider's id."""
 
     provider: str
@@ -59,7 +61,7 @@ class RegistrationRefItem(BaseModel):
         return {"pk": f"REGREF#{provider}#{provider_ref}", "sk": "REGREF"}
 
 
-class SealedCredentialsItem(BaseModel):
+class SealedCredentialsItem(Model):
     """Credentials a provider issued for a registration (Imbee's user pass and apikey), KMS-encrypted.
 
     An item of its own, not a field of the registration: no read of a registration can return them.
@@ -79,7 +81,7 @@ class SealedCredentialsItem(BaseModel):
 API_KEYS_INDEX_KEY = "APIKEYS"
 
 
-class ApiKeyItem(BaseModel):
+class ApiKeyItem(Model):
     """An API key, stored under the SHA-256 of the key (the key itself is never stored).
 
     `APIKEY#<hash>|APIKEY` is what the authorizer reads (one GetItem); gsi1 `APIKEYS` /
@@ -111,7 +113,7 @@ class ApiKeyItem(BaseModel):
         return {**self.key(self.key_hash), **self.index_key(self.key_id)}
 
 
-class RateScheduleItem(BaseModel):
+class RateScheduleItem(Model):
     """When the next call with one provider credential may go (GCRA's theoretical arrival time),
     shared by every execution environment. Keyed by a digest: the credential is never stored."""
 
@@ -142,14 +144,14 @@ def sortable_time(value: datetime) -> str:
 SortableTime = Annotated[datetime, PlainSerializer(sortable_time, return_type=str)]
 
 
-class StatusChange(BaseModel):
+class StatusChange(Model):
     status: str
     at: SortableTime
     event_id: str | None = None
     recipient: str | None = None
 
 
-class MessageItem(BaseModel):
+class MessageItem(Model):
     id: str
     provider: str
     connection: str
@@ -173,7 +175,7 @@ class MessageItem(BaseModel):
         return {"pk": f"MSG#{message_id}", "sk": "MSG"}
 
 
-class RecipientItem(BaseModel):
+class RecipientItem(Model):
     message_id: str
     recipient: str
     status: str
@@ -187,7 +189,7 @@ class RecipientItem(BaseModel):
         return {"pk": f"MSG#{message_id}", "sk": f"{RECIPIENT_SK_PREFIX}{recipient}"}
 
 
-class MessageRefItem(BaseModel):
+class MessageRefItem(Model):
     provider: str
     provider_ref: str
     message_id: str
@@ -205,7 +207,7 @@ class MessageRefItem(BaseModel):
 UNKNOWN_MATCH_TTL = timedelta(days=1)
 
 
-class UnknownMatchItem(BaseModel):
+class UnknownMatchItem(Model):
     provider: str
     match_key: str
     message_id: str
@@ -242,7 +244,7 @@ EventOutcome = Literal["applied", "unchanged", "unmatched", "unrecognised"]
 SubjectKind = Literal["registration", "message"]
 
 
-class EventItem(BaseModel):
+class EventItem(Model):
     """What ingestion stores (identity, the raw body, the subject and time for the index), then what
     the processor records. Type, state and facts are read from `raw` where needed
     (chatbridge.integrations.webhook_fields.describe): the put the provider waits on stays small."""
@@ -294,7 +296,7 @@ def expiry_for(received_at: datetime) -> int:
     return int((received_at + timedelta(days=EVENT_RETENTION_DAYS)).timestamp())
 
 
-class ProcessedEvent(BaseModel):
+class ProcessedEvent(Model):
     """What the processor records on an event once it is applied and published."""
 
     outcome: EventOutcome
@@ -323,7 +325,7 @@ def webhook_expiry(at: datetime) -> int:
     return int((at + timedelta(days=WEBHOOK_RETENTION_DAYS)).timestamp())
 
 
-class SealedSecretItem(BaseModel):
+class SealedSecretItem(Model):
     """A signing secret, KMS-encrypted; `retires_at` is set when a rotation replaced it."""
 
     ciphertext: str = Field(description="base64 of the KMS ciphertext blob")
@@ -332,7 +334,7 @@ class SealedSecretItem(BaseModel):
     retires_at: datetime | None = None
 
 
-class WebhookItem(BaseModel):
+class WebhookItem(Model):
     id: str
     url: str
     event_types: list[str]
@@ -360,7 +362,7 @@ class WebhookItem(BaseModel):
         }
 
 
-class WebhookMessageItem(BaseModel):
+class WebhookMessageItem(Model):
     """An event as the bots receive it: the body is sent byte for byte on every attempt and replay."""
 
     event_id: str
@@ -374,7 +376,7 @@ class WebhookMessageItem(BaseModel):
         return {"pk": f"WHMSG#{event_id}", "sk": "WHMSG"}
 
 
-class DeliveryItem(BaseModel):
+class DeliveryItem(Model):
     """One event to one subscription: its `id` is the `webhook-id` every attempt carries."""
 
     id: str
@@ -414,7 +416,7 @@ class DeliveryItem(BaseModel):
         return keys
 
 
-class AttemptItem(BaseModel):
+class AttemptItem(Model):
     delivery_id: str
     webhook_id: str
     event_id: str

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from chatbridge.errors import ConfigurationError
+from chatbridge.models.base import Model
 
 MAX_DELAY_SECONDS = 15 * 60
 MAX_VISIBILITY_SECONDS = 12 * 3600
 
 
-class DeliveryTask(BaseModel):
+class DeliveryTask(Model):
     """The body of a delivery task message."""
 
     delivery_id: str

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
 from chatbridge.errors import (
     ChatbridgeError,
@@ -28,6 +28,7 @@ from chatbridge.errors import (
     RateLimitedError,
 )
 from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
+from chatbridge.models.base import Model
 
 PROVIDER = "biway"
 # Bi-way publishes no public address: each connection's secret carries its base_url.
@@ -44,7 +45,7 @@ BROADCAST_PATH = "/messenger/broadcast"
 REFERENCE_FIELDS = ("id", "reference", "uuid")
 
 
-class BiwayConnection(BaseModel):
+class BiwayConnection(Model):
     """Secret `chatbridge/biway/<connection>`: a partner account or a user (standard) account."""
 
     model_config = ConfigDict(extra="ignore")
@@ -57,7 +58,7 @@ class BiwayConnection(BaseModel):
 CONNECTION = BiwayConnection
 
 
-class BiwayPayload(BaseModel):
+class BiwayPayload(Model):
     """Bi-way payloads: the fields we require are typed, anything else is forwarded as sent."""
 
     model_config = ConfigDict(extra="allow")
@@ -109,7 +110,7 @@ class BiwayBroadcastPayload(BiwayPayload):
     recipients: list[str] = Field(min_length=1)
 
 
-class BiwayAnswer(BaseModel):
+class BiwayAnswer(Model):
     status_code: int
     reference: str | None = Field(description="Bi-way's id of what the call created, when it gave one.")
     body: dict[str, Any] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chatbridge.models.base import Model
 from chatbridge.models.fields import (
     MAX_CONVERSATION_RECIPIENTS,
     ConnectionName,
@@ -30,7 +31,7 @@ BIWAY_ATTRIBUTES_DESCRIPTION = (
 )
 
 
-class BiwayCompanyRegistrationRequest(BaseModel):
+class BiwayCompanyRegistrationRequest(Model):
     """Create an establishment record (fiche établissement) from the partner account (`POST /client/company`).
 
     Bi-way places it in pending verification; the state changes arrive as callbacks.
@@ -74,7 +75,7 @@ class BiwayCompanyRegistrationRequest(BaseModel):
     attributes: ProviderAttributes | None = Field(default=None, description=BIWAY_ATTRIBUTES_DESCRIPTION)
 
 
-class BiwayAccountRegistrationRequest(BaseModel):
+class BiwayAccountRegistrationRequest(Model):
     """Create a user account from the partner account (`POST /system/account`).
 
     Bi-way places it in pending verification (and may require an activation); the state changes
@@ -110,7 +111,7 @@ class BiwayAccountRegistrationRequest(BaseModel):
     attributes: ProviderAttributes | None = Field(default=None, description=BIWAY_ATTRIBUTES_DESCRIPTION)
 
 
-class BiwayTesterRegistrationRequest(BaseModel):
+class BiwayTesterRegistrationRequest(Model):
     """Register an RCS tester of an active chat environment (`POST /messenger/rcs-tester`).
 
     Bi-way sends a special RCS message the person accepts by hand; until then the tester is
@@ -148,7 +149,7 @@ GATEWAY_FIELDS = frozenset({"provider", "connection"})
 MAX_BROADCAST_RECIPIENTS = 10_000
 
 
-class _BiwayRequest(BaseModel):
+class _BiwayRequest(Model):
     model_config = ConfigDict(defer_build=True, extra="allow")
 
     provider: Literal["biway"]

@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from chatbridge.integrations.biway.states import FIRST_STATUS
 from chatbridge.integrations.interface import EventTypeInfo, Webhooks
 from chatbridge.integrations.webhook_fields import MAX_EVENT_ID_LENGTH, EventFacts, identifier, parse_time
 from chatbridge.message_statuses import our_status
+from chatbridge.models.base import Model
 from chatbridge.observability import logger
 from chatbridge.store.items import SubjectKind
 
@@ -59,7 +60,7 @@ RESOLVED_BY_REPORT = (
 UNDERSTOOD_FIELDS = "`event_id`, `event`, `resource_id`, `state`, `occurred_at`, `recipient`"
 
 
-class BiwayCallback(BaseModel):
+class BiwayCallback(Model):
     """A Bi-way callback body; loose on purpose (extra fields kept, values coerced to text)."""
 
     model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)

@@ -27,6 +27,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Vali
 
 from chatbridge.errors import ChatbridgeError, ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
 from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
+from chatbridge.models.base import Model
 
 PROVIDER = "imbee"
 # The document says the host "will be provided by Imbee": there is no public default.
@@ -36,7 +37,7 @@ CHAT_PATH = "/chat/create"
 AnswerT = TypeVar("AnswerT", bound=BaseModel)
 
 
-class ImbeeConnection(BaseModel):
+class ImbeeConnection(Model):
     """Secret `chatbridge/imbee/<connection>`: `myAuth`, `myCorporateToken` and the host."""
 
     model_config = ConfigDict(extra="ignore")
@@ -50,7 +51,7 @@ class ImbeeConnection(BaseModel):
 CONNECTION = ImbeeConnection
 
 
-class ImbeeEnvelope(BaseModel):
+class ImbeeEnvelope(Model):
     model_config = ConfigDict(extra="ignore")
 
     time: float | None = None
@@ -62,7 +63,7 @@ class ImbeeEnvelope(BaseModel):
 # -- payloads (exactly the document's field names, including its spellings) -----------------
 
 
-class ImbeeUserRequest(BaseModel):
+class ImbeeUserRequest(Model):
     model_config = ConfigDict(populate_by_name=True)
 
     unique_id_sha: str = Field(alias="uniqueIdSha", min_length=1)
@@ -72,7 +73,7 @@ class ImbeeUserRequest(BaseModel):
     os_version: str | None = Field(default=None, alias="osVersion")
 
 
-class ImbeeTokenRequest(BaseModel):
+class ImbeeTokenRequest(Model):
     """`celullar` is spelled so on the wire; the parameter list's `virutal_user` is a typo of the document."""
 
     virtual_user: str = Field(min_length=1)
@@ -89,11 +90,11 @@ class ImbeeTokenRequest(BaseModel):
         return self
 
 
-class ImbeeChatContact(BaseModel):
+class ImbeeChatContact(Model):
     idsha: str = Field(min_length=1)
 
 
-class ImbeeChatRequest(BaseModel):
+class ImbeeChatRequest(Model):
     type: Literal["chat"] = "chat"
     contacts: list[ImbeeChatContact] = Field(min_length=1)
 
@@ -101,7 +102,7 @@ class ImbeeChatRequest(BaseModel):
 # -- answers ----------------------------------------------------------------------------------
 
 
-class ImbeeUser(BaseModel):
+class ImbeeUser(Model):
     """The user Imbee created; `pass` and `apikey` are credentials and never leave the gateway."""
 
     model_config = ConfigDict(populate_by_name=True)
@@ -112,7 +113,7 @@ class ImbeeUser(BaseModel):
     previously_registered: bool = False
 
 
-class ImbeeToken(BaseModel):
+class ImbeeToken(Model):
     url: str
     user_idsha: str | None = None
     date_limit: str | None = None
@@ -120,14 +121,14 @@ class ImbeeToken(BaseModel):
     previously_created: bool = False
 
 
-class ImbeeChatMember(BaseModel):
+class ImbeeChatMember(Model):
     model_config = ConfigDict(extra="allow")
 
     idsha: str
     isadmin: int | bool = 0
 
 
-class ImbeeChat(BaseModel):
+class ImbeeChat(Model):
     contacts: list[ImbeeChatMember] = Field(default_factory=list)
     conversation_id: str = Field(validation_alias=AliasChoices("conversationId", "conversation_id"), min_length=1)
     previously_created: bool = False

@@ -7,17 +7,18 @@ behalf with that apikey (`X-WOOS-KEY`), so the gateway keeps them, sealed with K
 
 from __future__ import annotations
 
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 
 from chatbridge.clock import utc_now
 from chatbridge.errors import NotFoundError
 from chatbridge.integrations.imbee.client import PROVIDER, ImbeeUser
+from chatbridge.models.base import Model
 from chatbridge.sealing import seal, unseal
 from chatbridge.store import Store, get_store
 from chatbridge.store.items import SealedCredentialsItem
 
 
-class ImbeeUserCredentials(BaseModel):
+class ImbeeUserCredentials(Model):
     virtual_user: str
     apikey: SecretStr
 

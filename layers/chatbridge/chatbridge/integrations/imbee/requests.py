@@ -7,10 +7,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chatbridge.models.base import Model
 from chatbridge.models.fields import MAX_CONVERSATION_RECIPIENTS, ConnectionName, Identifier, Phone, Text
 
 
-class ImbeeRegistrationRequest(BaseModel):
+class ImbeeRegistrationRequest(Model):
     """Create an external user at Imbee (`POST /third_parties/user/new`).
 
     Imbee answers with the user's `pass` and `apikey`: they are stored encrypted, used to open
@@ -46,7 +47,7 @@ class ImbeeRegistrationRequest(BaseModel):
     os_version: Text | None = Field(default=None, description="Sent as `osVersion`.")
 
 
-class ImbeeConversationRequest(BaseModel):
+class ImbeeConversationRequest(Model):
     """Open an Imbee chat (`POST /chat/create`) on behalf of a user registered through this gateway."""
 
     model_config = ConfigDict(
@@ -80,7 +81,7 @@ class ImbeeConversationRequest(BaseModel):
         return self
 
 
-class ImbeeChatTokenRequest(BaseModel):
+class ImbeeChatTokenRequest(Model):
     """A web access token for an Imbee virtual user (`POST /token/new`), sent by mail and/or SMS."""
 
     model_config = ConfigDict(

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, ConfigDict, Field, SecretStr, ValidationError
 
 from chatbridge.errors import (
     ChatbridgeError,
@@ -27,13 +27,14 @@ from chatbridge.errors import (
     ProviderUnavailableError,
 )
 from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
+from chatbridge.models.base import Model
 
 PROVIDER = "smartico"
 DEFAULT_BASE_URL = "https://boapi.smartico.ai"
 REGISTER_PATH = "/api/register-aff"
 
 
-class SmarticoConnection(BaseModel):
+class SmarticoConnection(Model):
     """Secret `chatbridge/smartico/<connection>`."""
 
     model_config = ConfigDict(extra="ignore")
@@ -46,7 +47,7 @@ class SmarticoConnection(BaseModel):
 CONNECTION = SmarticoConnection
 
 
-class SmarticoAffiliatePayload(BaseModel):
+class SmarticoAffiliatePayload(Model):
     """Exactly the body the document shows, with its optional parameters."""
 
     hostname: str
@@ -78,7 +79,7 @@ class SmarticoAffiliatePayload(BaseModel):
         return body
 
 
-class SmarticoAnswer(BaseModel):
+class SmarticoAnswer(Model):
     """The assumed answer body (see the module docstring)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -92,7 +93,7 @@ class SmarticoAnswer(BaseModel):
     )
 
 
-class SmarticoAffiliate(BaseModel):
+class SmarticoAffiliate(Model):
     affiliate_id: str | None
     message: str | None = None
 

@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator
 
+from chatbridge.models.base import Model
 from chatbridge.models.fields import ConnectionName, CountryCode, Email, LanguageCode, LongText, Text, WebUrl
 
 
-class SmarticoRegistrationRequest(BaseModel):
+class SmarticoRegistrationRequest(Model):
     """Register an affiliate at Smartico (`POST /api/register-aff`).
 
     `hostname` comes from the connection's secret. The password is sent to Smartico and nowhere

@@ -10,16 +10,17 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
 from chatbridge.errors import ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
 from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool
+from chatbridge.models.base import Model
 
 PROVIDER = "smartregion"
 DEFAULT_BASE_URL = "https://api.smartregion.online"
 
 
-class SmartRegionConnection(BaseModel):
+class SmartRegionConnection(Model):
     """Secret `chatbridge/smartregion/<connection>`."""
 
     model_config = ConfigDict(extra="ignore")
@@ -34,7 +35,7 @@ class SmartRegionConnection(BaseModel):
 CONNECTION = SmartRegionConnection
 
 
-class SmartRegionRegistrationPayload(BaseModel):
+class SmartRegionRegistrationPayload(Model):
     """Exactly the body the document shows."""
 
     channel_id: str
@@ -44,7 +45,7 @@ class SmartRegionRegistrationPayload(BaseModel):
     user_id: str
 
 
-class SmartRegionRegistrationAnswer(BaseModel):
+class SmartRegionRegistrationAnswer(Model):
     outcome: Literal["created", "updated"]
     status_code: int
 

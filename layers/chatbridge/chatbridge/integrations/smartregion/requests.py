@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from chatbridge.models.base import Model
 from chatbridge.models.fields import ConnectionName, Identifier, JsonScalar
 
 
-class SmartRegionRegistrationRequest(BaseModel):
+class SmartRegionRegistrationRequest(Model):
     """Register a bot user at SmartRegion (`POST /registration`)."""
 
     model_config = ConfigDict(

@@ -28,6 +28,7 @@ from chatbridge.errors import (
 from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool, provider_said
 from chatbridge.integrations.ratelimit import RateLimit
 from chatbridge.integrations.webhook_fields import parse_time
+from chatbridge.models.base import Model
 
 PROVIDER = "watbot"
 DEFAULT_BASE_URL = "https://watbot.ru"
@@ -38,7 +39,7 @@ RATE_LIMIT = RateLimit(per_second=1.8)
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
-class WatbotConnection(BaseModel):
+class WatbotConnection(Model):
     """Secret `chatbridge/watbot/<connection>`."""
 
     model_config = ConfigDict(extra="ignore")
@@ -56,7 +57,7 @@ def _text(value: Any) -> Any:
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
-class WatbotContact(BaseModel):
+class WatbotContact(Model):
     """One element of getContacts' `data`."""
 
     model_config = ConfigDict(extra="ignore")
@@ -86,13 +87,13 @@ class WatbotContact(BaseModel):
         return parse_time(value)
 
 
-class WatbotTag(BaseModel):
+class WatbotTag(Model):
     model_config = ConfigDict(extra="ignore")
 
     name: str
 
 
-class WatbotVariable(BaseModel):
+class WatbotVariable(Model):
     """One element of getContactVariables: `{id, name, value, deletable}`."""
 
     model_config = ConfigDict(extra="ignore")
@@ -108,7 +109,7 @@ class WatbotVariable(BaseModel):
         return str(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
 
 
-class WatbotContactsQuery(BaseModel):
+class WatbotContactsQuery(Model):
     """getContacts parameters; `date_from`/`date_to` are Unix times."""
 
     count: int = Field(default=100, ge=1, le=500)
@@ -118,7 +119,7 @@ class WatbotContactsQuery(BaseModel):
     bot_id: str | None = None
 
 
-class WatbotMessagePayload(BaseModel):
+class WatbotMessagePayload(Model):
     """sendMessage: `contact_id` with one of `text`, `image` or `file` (a URL)."""
 
     contact_id: str
@@ -127,7 +128,7 @@ class WatbotMessagePayload(BaseModel):
     file: str | None = None
 
 
-class WatbotSentMessage(BaseModel):
+class WatbotSentMessage(Model):
     provider_ref: str | None
     body: Any
 

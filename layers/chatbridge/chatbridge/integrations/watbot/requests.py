@@ -6,10 +6,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, model_validator
 
+from chatbridge.models.base import Model
 from chatbridge.models.fields import ConnectionName
 
 
-class WatbotMessageRequest(BaseModel):
+class WatbotMessageRequest(Model):
     """Reply to a Watbot contact (`sendMessage`): exactly one of `text`, `image` or `file`."""
 
     model_config = ConfigDict(
