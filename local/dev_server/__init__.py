@@ -2,7 +2,8 @@
 
 Routes, the Lambda authorizer, its cache TTL, timeouts and memory sizes all come from template.yaml
 (through local.template), so what is served here is what `sam deploy` would wire. The answers that
-API Gateway itself produces are reproduced: 404 {"message":"Not Found"} for an unknown route,
+API Gateway itself produces are reproduced: 404 {"message":"Not Found"} for an unknown route when
+the template has no `$default` route (with one, as ours has, that route receives the request),
 401 {"message":"Unauthorized"} when the identity source (x-api-key) is missing, 403 {"message":
 "Forbidden"} when the authorizer says no, 500 when the authorizer fails, 502 {"message":"Internal
 Server Error"} when a function raises or returns something API Gateway cannot read.
