@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatbridge import access
-from chatbridge.edge import body, event, paths, problems
+from chatbridge.edge import body, event, paths, problems, serializer
 from chatbridge.errors import ChatbridgeError, PayloadTooLargeError, UnauthorizedError
 from chatbridge.invocation import current_lambda_context
 from chatbridge.observability import logger, metrics, traced
@@ -42,7 +42,8 @@ class _EdgeBodyValidation(OpenAPIRequestValidationMiddleware):
 
 
 def build_app(routers: Iterable[APIGatewayHttpRouter], provider_tags: Iterable[str] = ()) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    # UTF-8 JSON answers: characters as themselves, not \u escapes (chatbridge.edge.serializer)
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=serializer.json_text)
     if not isinstance(getattr(app, "_request_validation_middleware", None), OpenAPIRequestValidationMiddleware):
         raise RuntimeError("Powertools no longer keeps its request validation where the edge replaces it.")
     app._request_validation_middleware = _EdgeBodyValidation()  # type: ignore[no-untyped-call]

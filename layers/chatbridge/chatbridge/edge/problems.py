@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from chatbridge.edge.paths import route_not_found
+from chatbridge.edge.serializer import json_text
 from chatbridge.errors import ChatbridgeError, FieldIssue
 from chatbridge.models.common import PROBLEM_TYPE_BASE, FieldError, Problem
 from chatbridge.observability import logger
@@ -57,7 +58,8 @@ def problem_response(
     return Response(
         status_code=status,
         content_type=PROBLEM_CONTENT_TYPE,
-        body=problem.model_dump_json(exclude_none=True),
+        # not model_dump_json: it refuses a lone surrogate a provider's words may carry into `detail`
+        body=json_text(problem.model_dump(mode="json", exclude_none=True)),
         headers={"Location": location} if location else None,
     )
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from chatbridge.edge.openapi import BODY_RULES
 from chatbridge.edge.paths import PUBLIC_ROUTES
+from chatbridge.edge.serializer import json_text
 from chatbridge.models.common import Health
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def swagger_page(document: dict[str, Any]) -> str:
     assets = Path(swagger_ui.__file__).parent
     # Inlined assets: the page works where the browser cannot reach a CDN.
     return swagger_ui.generate_swagger_html(
-        json.dumps(document).replace("</", "<\\/"),
+        json_text(document).replace("</", "<\\/"),
         (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
         "",
@@ -100,7 +101,7 @@ def install(app: APIGatewayHttpResolver, described: Callable[[], APIGatewayHttpR
 
     @app.get("/v1/openapi.json", summary="OpenAPI 3 document of every route", tags=["meta"], responses=JSON_RESPONSE)
     def openapi() -> Response[str]:
-        return Response(200, "application/json", json.dumps(openapi_document(described())))
+        return Response(200, "application/json", json_text(openapi_document(described())))
 
     @app.get("/v1/docs", summary="Swagger UI for the OpenAPI document", tags=["meta"], responses=HTML_RESPONSE)
     def docs() -> Response[str]:
