@@ -137,7 +137,7 @@ def test_without_a_catch_all_route_an_unknown_route_is_api_gateways_own_404(gate
     assert json.loads(response.body) == {"message": "Not Found"}
 
 
-def test_a_crashing_function_is_a_502_like_api_gateway(gateway: Gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_crashing_function_is_a_500_like_an_http_api(gateway: Gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     def crash(event, context):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
@@ -145,7 +145,8 @@ def test_a_crashing_function_is_a_502_like_api_gateway(gateway: Gateway, monkeyp
 
     response = gateway.handle(request("GET", "/v1/health"))
 
-    assert response.status == 502
+    assert response.status == 500
+    assert json.loads(response.body) == {"message": "Internal Server Error"}
     assert b"boom" not in response.body
 
 
