@@ -11,6 +11,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = ROOT / "template.yaml"
+# API Gateway's catch-all route: what an HttpApi event without Path and Method becomes.
+CATCH_ALL_PATH = "$default"
 
 
 class _CfnLoader(yaml.SafeLoader):
@@ -75,7 +77,12 @@ class HttpRoute:
 
     @property
     def route_key(self) -> str:
-        return f"{self.method} {self.path}"
+        # API Gateway names the catch-all route by its path alone
+        return self.path if self.is_catch_all else f"{self.method} {self.path}"
+
+    @property
+    def is_catch_all(self) -> bool:
+        return self.path == CATCH_ALL_PATH
 
 
 @dataclass(frozen=True)
@@ -107,8 +114,9 @@ def http_routes() -> list[HttpRoute]:
             routes.append(
                 HttpRoute(
                     function=name,
-                    method=props["Method"].upper(),
-                    path=props["Path"],
+                    # SAM makes an event without Path and Method the `$default` route (any method)
+                    method=str(props.get("Method", "ANY")).upper(),
+                    path=props.get("Path", CATCH_ALL_PATH),
                     code_uri=info.code_uri,
                     module=info.module,
                     attribute=info.attribute,

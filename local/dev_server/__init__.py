@@ -2,10 +2,11 @@
 
 Routes, the Lambda authorizer, its cache TTL, timeouts and memory sizes all come from template.yaml
 (through local.template), so what is served here is what `sam deploy` would wire. The answers that
-API Gateway itself produces are reproduced: 404 {"message":"Not Found"} for an unknown route,
+API Gateway itself produces are reproduced: 404 {"message":"Not Found"} for an unknown route when
+the template has no `$default` route (with one, as ours has, that route receives the request),
 401 {"message":"Unauthorized"} when the identity source (x-api-key) is missing, 403 {"message":
-"Forbidden"} when the authorizer says no, 500 when the authorizer fails, 502 {"message":"Internal
-Server Error"} when a function raises or returns something API Gateway cannot read.
+"Forbidden"} when the authorizer says no, 500 {"message":"Internal Server Error"} when the
+authorizer fails, or a function raises or returns something API Gateway cannot read.
 
 The process environment (TABLE_NAME, AWS_ENDPOINT_URL_*, ...) must be set before start(): it
 imports the handler modules, and they read it at import. `python -m local.dev` does all of that;

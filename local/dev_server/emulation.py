@@ -39,7 +39,7 @@ HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "ke
 
 
 class BadLambdaResponseError(Exception):
-    """The function returned something API Gateway would answer 502 to."""
+    """The function returned something API Gateway would answer 500 to."""
 
 
 def response_from_result(result: Any) -> HttpResponse:
@@ -138,7 +138,8 @@ class Gateway:
             return response_from_result(self._invoke(self._functions[route.function], event))
         except Exception:
             log.error("%s failed:\n%s", route.function, traceback.format_exc())
-            return gateway_answer(502, "Internal Server Error")
+            # an HTTP API answers 500 to a failed or unreadable Lambda answer (a REST API would say 502)
+            return gateway_answer(500, "Internal Server Error")
 
     def _authorize(
         self,

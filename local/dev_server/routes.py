@@ -38,7 +38,10 @@ def compile_route(route: HttpRoute) -> CompiledRoute:
 
 class RouteTable:
     def __init__(self, routes: Iterable[HttpRoute]) -> None:
-        self._routes = sorted((compile_route(r) for r in routes), key=CompiledRoute.priority)
+        routes = list(routes)
+        self._routes = sorted((compile_route(r) for r in routes if not r.is_catch_all), key=CompiledRoute.priority)
+        # `$default` receives what no route matches, whatever the method and path
+        self._catch_all = next((r for r in routes if r.is_catch_all), None)
 
     def match(self, method: str, raw_path: str) -> tuple[HttpRoute, dict[str, str]] | None:
         for compiled in self._routes:
@@ -48,4 +51,4 @@ class RouteTable:
             if found is not None:
                 values = (unquote(v) for v in found.groups())
                 return compiled.route, dict(zip(compiled.names, values, strict=True))
-        return None
+        return (self._catch_all, {}) if self._catch_all is not None else None

@@ -102,7 +102,8 @@ def test_every_offer_has_an_event_file_and_every_event_names_a_known_provider() 
     for operation in registry.MESSAGING_OPERATIONS:
         for name in registry.providers_of(operation):
             assert (name, operation) in posted, f"no events/messaging file for {operation} at {name}"
-    paths = [e.get("rawPath") or "" for _, e in files]
+    # an unknown_provider file names no provider on purpose (its answer is the 404 naming the known ones)
+    paths = [e.get("rawPath") or "" for path, e in files if "unknown_provider" not in path.name]
     called_back = {path.split("/")[3] for path in paths if path.startswith("/v1/callbacks/")}
     assert set(registry.callback_providers()) <= called_back
     named = {_body_provider(e) for path, e in files if "unknown_provider" not in path.name} - {None}

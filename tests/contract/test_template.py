@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import re
 
-from chatbridge.edge.paths import PUBLIC_ROUTES, is_public
+from chatbridge.edge.paths import CATCH_ALL_ROUTE, PUBLIC_ROUTES, is_public
 from local.template import functions, http_routes, load_template, resources
 
 
@@ -42,6 +42,8 @@ def test_the_routes_without_authorizer_are_exactly_the_declared_public_routes() 
 def test_the_entry_point_lets_through_exactly_the_template_routes_without_authorizer() -> None:
     keys = {r.route_key for r in http_routes()}
     for route in http_routes():
+        if route.route_key == CATCH_ALL_ROUTE:
+            continue  # no concrete path: the entry point knows it by its route key (below)
         path = re.sub(r"\{[^}]+\}", "x1", route.path)
         assert is_public(route.method, path) is route.public, route.route_key
         # not with another method, nor under a longer path or one that merely starts the same
@@ -51,6 +53,21 @@ def test_the_entry_point_lets_through_exactly_the_template_routes_without_author
         assert not is_public(route.method, path + "/x"), route.route_key
         if not route.path.endswith("}"):
             assert not is_public(route.method, path + "z"), route.route_key
+
+
+def test_the_catch_all_route_is_public_and_served_by_the_meta_function() -> None:
+    (catch_all,) = [r for r in http_routes() if r.route_key == CATCH_ALL_ROUTE]
+    (event,) = [
+        e["Properties"]
+        for e in resources("AWS::Serverless::Function")[catch_all.function]["Properties"]["Events"].values()
+        if e["Type"] == "HttpApi" and "Path" not in e["Properties"]
+    ]
+
+    assert catch_all.public and catch_all.function == "MetaFunction"
+    # SAM makes the $default route of an HttpApi event without Path and Method
+    assert "Method" not in event and event["ApiId"] == {"Ref": "ChatbridgeApi"}
+    # it matches no concrete path, so it never lets a request past the gatekeeper by path
+    assert not any(is_public(m, "/v1/nowhere") for m in ("GET", "POST", "PUT", "PATCH", "DELETE"))
 
 
 def test_the_openapi_document_marks_exactly_the_public_routes_as_needing_no_key() -> None:
@@ -65,7 +82,8 @@ def test_the_openapi_document_marks_exactly_the_public_routes_as_needing_no_key(
         if operation.get("security") == []
     }
 
-    assert keyless == PUBLIC_ROUTES
+    # the catch-all route is no operation of the document: it is every route's 404
+    assert keyless == PUBLIC_ROUTES - {CATCH_ALL_ROUTE}
     assert document["security"] == [{"apiKey": []}]
 
 

@@ -21,7 +21,17 @@ def handler_for(function_name: str):  # type: ignore[no-untyped-def]
     return getattr(importlib.import_module(info.module), info.attribute)
 
 
+# The catch-all route (`$default`) has no path: any method and path no other route serves reach it.
+CATCH_ALL_REQUEST = ("POST", "/v1/no-such-route/x1")
+
+
+def concrete_method(route: HttpRoute) -> str:
+    return CATCH_ALL_REQUEST[0] if route.is_catch_all else route.method
+
+
 def concrete_path(route: HttpRoute) -> str:
+    if route.is_catch_all:
+        return CATCH_ALL_REQUEST[1]
     return re.sub(r"\{([^}]+)\}", lambda m: PATH_VALUES.get(m.group(1), "x1"), route.path)
 
 
@@ -40,17 +50,19 @@ def _operations() -> dict[str, dict[str, Any]]:
 
 def reads_body(route: HttpRoute) -> bool:
     """Whether the route takes a request body, as its OpenAPI operation says."""
-    return "requestBody" in _operations()[route.route_key]
+    return not route.is_catch_all and "requestBody" in _operations()[route.route_key]
 
 
 def is_webhook(route: HttpRoute) -> bool:
-    return route.public and route.method == "POST"
+    return route.public and route.method == "POST" and not route.is_catch_all
 
 
 def event_for(route: HttpRoute, **kwargs: Any) -> dict[str, Any]:
     """An API Gateway event for `route` with a valid API key, or none for a public route."""
     authorizer = None if route.public else API_KEY_CONTEXT
-    event = api_event(route.method, concrete_path(route), route=route.path, authorizer=authorizer, **kwargs)
+    event = api_event(concrete_method(route), concrete_path(route), route=route.path, authorizer=authorizer, **kwargs)
+    if route.is_catch_all:
+        event["routeKey"] = event["requestContext"]["routeKey"] = route.route_key
     if route.public:
         event["headers"].pop("x-api-key")
     return event

@@ -12,6 +12,7 @@ import boto3
 import pytest
 
 import callbacks_handler
+from chatbridge.integrations import registry
 from chatbridge.logic.callbacks import authenticate, receive_callback
 from chatbridge.store.base import get_event_store
 from tests.support import api_event, body_of
@@ -211,8 +212,6 @@ def test_a_body_over_256_kib_is_a_413_and_nothing_is_stored(aws, context) -> Non
         ("smartregion", CALLBACK_TOKENS["smartregion"] + "x"),
         ("smartregion", CALLBACK_TOKENS["smartregion"][:-1]),
         ("smartregion", " "),
-        ("watbot", "anything"),  # no webhooks from this provider
-        ("Smartregion", CALLBACK_TOKENS["smartregion"]),
     ],
 )
 def test_a_wrong_token_is_a_401_and_nothing_is_stored(aws, context, provider: str, token: str) -> None:
@@ -220,6 +219,29 @@ def test_a_wrong_token_is_a_401_and_nothing_is_stored(aws, context, provider: st
 
     assert response["statusCode"] == 401, response["body"]
     assert body_of(response)["title"] == "Invalid callback token"
+    assert event_items() == []
+
+
+@pytest.mark.parametrize(
+    ("provider", "token"),
+    [
+        ("nope", "anything"),
+        ("watbot", "anything"),  # a provider, but it sends no webhooks
+        ("Smartregion", CALLBACK_TOKENS["smartregion"]),  # provider names are case-sensitive
+        ("nope", CALLBACK_TOKENS["smartregion"]),  # a valid token changes nothing
+    ],
+)
+def test_an_unknown_provider_is_a_404_naming_the_providers_and_nothing_is_stored(
+    aws, context, provider: str, token: str
+) -> None:
+    response = post_callback(context, SMARTREGION_CONNECTION, provider=provider, token=token)
+
+    assert response["statusCode"] == 404, response["body"]
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    problem = body_of(response)
+    assert problem["title"] == "Unknown callback provider"
+    assert all(name in problem["detail"] for name in registry.callback_providers())
+    assert "token" not in problem["detail"].lower() and token not in response["body"]
     assert event_items() == []
 
 

@@ -36,7 +36,7 @@ def gateway(providers) -> Gateway:  # type: ignore[no-untyped-def]
 
 
 def test_routes_match_literal_paths_before_variables_and_decode_parameters() -> None:
-    table = RouteTable(http_routes())
+    table = RouteTable(r for r in http_routes() if r.route_key != "$default")
 
     literal = table.match("GET", "/v1/registrations")
     variable = table.match("GET", "/v1/registrations/a%20b")
@@ -44,6 +44,20 @@ def test_routes_match_literal_paths_before_variables_and_decode_parameters() -> 
     assert literal is not None and literal[0].path == "/v1/registrations"
     assert variable is not None and variable[1] == {"id": "a b"}
     assert table.match("PATCH", "/v1/registrations") is None
+    assert table.match("GET", "/v1/nowhere") is None
+
+
+def test_what_no_route_matches_goes_to_the_catch_all_route_when_the_template_has_one() -> None:
+    table = RouteTable(http_routes())
+    catch_all = [r for r in http_routes() if r.route_key == "$default"]
+
+    assert len(catch_all) == 1 and catch_all[0].public
+    for method, path in [("PATCH", "/v1/registrations"), ("GET", "/v1/nowhere"), ("GET", "/v1/callbacks/biway/t")]:
+        matched = table.match(method, path)
+        assert matched == (catch_all[0], {}), (method, path)
+    # and never shadows a real route
+    real = table.match("GET", "/v1/registrations")
+    assert real is not None and real[0].route_key == "GET /v1/registrations"
 
 
 def test_missing_key_is_api_gateways_own_401(gateway: Gateway) -> None:
@@ -83,14 +97,47 @@ def test_public_routes_need_no_key(gateway: Gateway) -> None:
     assert gateway.handle(request("GET", "/v1/health")).status == 200
 
 
-def test_unknown_route_is_a_gateway_404(gateway: Gateway) -> None:
+@pytest.mark.parametrize(
+    ("method", "target", "detail"),
+    [
+        ("GET", "/v1/nowhere", "No route serves GET on this path."),
+        ("GET", "/v1/broadcasts/b-1", "No route serves GET on this path."),
+        ("GET", "/v1/callbacks/biway/secret-token-123", "This path answers POST, not GET."),
+        ("DELETE", "/v1/registrations", "This path answers GET and POST, not DELETE."),
+    ],
+)
+def test_an_unknown_route_is_a_404_problem_from_the_catch_all_route_without_a_key(
+    gateway: Gateway, method: str, target: str, detail: str
+) -> None:
+    response = gateway.handle(request(method, target))
+
+    assert response.status == 404
+    assert dict(response.headers)["Content-Type"] == "application/problem+json"
+    problem = json.loads(response.body)
+    assert problem["type"].endswith("/not-found") and problem["status"] == 404
+    assert problem["detail"].startswith(detail) and "/v1/openapi.json" in problem["detail"]
+    assert "secret-token-123" not in response.body.decode()
+
+
+def test_an_unknown_route_answers_the_same_404_with_a_key(gateway: Gateway) -> None:
+    key = issue_api_key("dev", scopes=["messages:*"]).key
+    with_key = gateway.handle(request("GET", "/v1/broadcasts/b-1", key=key))
+    without = gateway.handle(request("GET", "/v1/broadcasts/b-1"))
+
+    assert with_key.status == without.status == 404
+    assert json.loads(with_key.body)["detail"] == json.loads(without.body)["detail"]
+
+
+def test_without_a_catch_all_route_an_unknown_route_is_api_gateways_own_404(gateway: Gateway) -> None:
+    gateway._table = RouteTable(r for r in gateway.routes if r.route_key != "$default")
+
     response = gateway.handle(request("GET", "/v1/nowhere"))
 
     assert response.status == 404
     assert json.loads(response.body) == {"message": "Not Found"}
 
 
-def test_a_crashing_function_is_a_502_like_api_gateway(gateway: Gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_crashing_function_is_a_500_like_an_http_api(gateway: Gateway, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     def crash(event, context):  # type: ignore[no-untyped-def]
         raise RuntimeError("boom")
 
@@ -98,7 +145,8 @@ def test_a_crashing_function_is_a_502_like_api_gateway(gateway: Gateway, monkeyp
 
     response = gateway.handle(request("GET", "/v1/health"))
 
-    assert response.status == 502
+    assert response.status == 500
+    assert json.loads(response.body) == {"message": "Internal Server Error"}
     assert b"boom" not in response.body
 
 

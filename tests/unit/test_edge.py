@@ -210,3 +210,36 @@ def test_a_log_line_holding_a_lone_surrogate_is_written(capsys) -> None:
         ("plain test", None, "Zürich"),
     ]
     assert "Zürich" in stream.buffer.getvalue().decode("utf-8")  # type: ignore[attr-defined]  # readable when it can be
+
+
+def catch_all_event(method: str, path: str, **kwargs):  # type: ignore[no-untyped-def]
+    """What API Gateway sends the `$default` route: its route key, whatever the method and path."""
+    event = api_event(method, path, **kwargs)
+    event["routeKey"] = event["requestContext"]["routeKey"] = "$default"
+    return event
+
+
+@pytest.mark.parametrize("handler", [meta_handler, registrations_handler], ids=["meta", "registrations"])
+def test_the_catch_all_route_answers_404_and_never_runs_a_route(smartregion, context, handler) -> None:  # type: ignore[no-untyped-def]
+    # Given an event of the catch-all route whose path a real route also serves, with a valid key
+    body = '{"provider":"smartregion","user_id":"u-catch","payload":"P"}'
+    event = catch_all_event("POST", "/v1/registrations", body=body)
+
+    # When any function receives it
+    response = handler.lambda_handler(event, context)
+
+    # Then it is a 404 problem and nothing ran: no provider call, nothing stored
+    assert response["statusCode"] == 404, response["body"]
+    assert response["headers"]["Content-Type"] == "application/problem+json"
+    assert body_of(response)["title"] == "Route not found"
+    assert smartregion.requests == [] and table_items() == []
+
+
+def test_an_unknown_route_past_the_authorizer_says_which_methods_the_path_has(context) -> None:
+    # the route table knows GET /v1/health only
+    response = meta_handler.lambda_handler(catch_all_event("DELETE", "/v1/health", authorizer=None), context)
+
+    assert response["statusCode"] == 404
+    assert (
+        body_of(response)["detail"] == "This path answers GET, not DELETE. Every route is listed in /v1/openapi.json."
+    )

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 import messaging_handler
+from chatbridge.integrations.http import provider_said_beyond
 from local.simulators.imbee import ImbeeSimulator
 from local.simulators.smartico import SmarticoSimulator
 from tests.simulated import SimulatorFake
@@ -94,3 +95,71 @@ def test_bi_way_echoing_our_api_key_leaks_it_nowhere(biway, capsys) -> None:
     assert "upstream got Authorization: Bearer [redacted]" in body_of(response)["detail"]
     assert "biway-test-key" not in response["body"] + logged.out + logged.err
     assert table_items() == []
+
+
+# -- a refusal names the provider's code once, with our explanation ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("said", "detail", "code", "kept"),
+    [
+        ("USERNAME_ALREADY_EXISTS", "Smartico answered USERNAME_ALREADY_EXISTS: choose another.", -7, ""),
+        ("username_already_exists.", "Smartico answered USERNAME_ALREADY_EXISTS: choose another.", -7, ""),
+        ("Conflict", "Bi-way answered 409 to /v1/x: it already holds this resource.", 409, ""),
+        ("Not Found", "Watbot answered 404 to get-tags: the contact does not exist.", 404, ""),
+        ("1", "Imbee answered code 1 to /x: the request was not processed.", 1, ""),
+        ("  ", "Imbee answered code 1 to /x.", 1, ""),
+        (
+            "virtual_user not found",
+            "Imbee answered code 1 to /x: the request was not processed.",
+            1,
+            "virtual_user not found",
+        ),
+        (
+            "Username john_doe is taken",
+            "Smartico answered USERNAME_ALREADY_EXISTS: choose another.",
+            -7,
+            "Username john_doe is taken",
+        ),
+        ("Здравствуйте 👋", "Watbot answered 400 to set-variable: the input was refused.", 400, "Здравствуйте 👋"),
+    ],
+)
+def test_a_providers_message_is_kept_only_when_it_adds_to_our_detail(
+    said: str, detail: str, code: int, kept: str
+) -> None:
+    assert provider_said_beyond(said, detail, code) == kept
+
+
+def test_smartico_answering_its_code_as_message_names_the_code_once(smartico) -> None:
+    simulator = smartico.simulator
+    assert isinstance(simulator, SmarticoSimulator)
+    simulator.answer_next(-7, errMsg="USERNAME_ALREADY_EXISTS")
+
+    response = post_registration(AFFILIATE, FakeLambdaContext())
+
+    assert response["statusCode"] == 409, response["body"]
+    problem = body_of(response)
+    assert problem["detail"] == "Smartico answered USERNAME_ALREADY_EXISTS: choose another username."
+    assert problem["provider_code"] == "-7"
+
+
+def test_smartico_saying_more_than_its_code_is_quoted(smartico) -> None:
+    simulator = smartico.simulator
+    assert isinstance(simulator, SmarticoSimulator)
+    simulator.answer_next(-7, errMsg="username affiliate42 is taken")
+
+    detail = body_of(post_registration(AFFILIATE, FakeLambdaContext()))["detail"]
+
+    assert detail.count("USERNAME_ALREADY_EXISTS") == 1
+    assert detail.endswith("Smartico said: username affiliate42 is taken")
+
+
+def test_bi_way_answering_the_reason_phrase_of_its_status_is_not_repeated(biway) -> None:
+    biway.script = [httpx.Response(409, json={"error": "Conflict"})]
+
+    response = post_message("/v1/messages", {"provider": "biway", "recipient": "+33670000000", "text": "x"})
+
+    assert response["statusCode"] == 409, response["body"]
+    detail = body_of(response)["detail"]
+    assert "Bi-way said" not in detail and "Conflict" not in detail
+    assert "409" in detail and "already holds this resource" in detail

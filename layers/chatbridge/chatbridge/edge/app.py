@@ -19,7 +19,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from chatbridge import access
-from chatbridge.edge import body, event, paths, problems
+from chatbridge.edge import body, event, paths, problems, serializer
 from chatbridge.errors import ChatbridgeError, PayloadTooLargeError, UnauthorizedError
 from chatbridge.invocation import current_lambda_context
 from chatbridge.observability import logger, metrics, traced
@@ -42,7 +42,8 @@ class _EdgeBodyValidation(OpenAPIRequestValidationMiddleware):
 
 
 def build_app(routers: Iterable[APIGatewayHttpRouter], provider_tags: Iterable[str] = ()) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    # UTF-8 JSON answers: characters as themselves, not \u escapes (chatbridge.edge.serializer)
+    app = APIGatewayHttpResolver(enable_validation=True, serializer=serializer.json_text)
     if not isinstance(getattr(app, "_request_validation_middleware", None), OpenAPIRequestValidationMiddleware):
         raise RuntimeError("Powertools no longer keeps its request validation where the edge replaces it.")
     app._request_validation_middleware = _EdgeBodyValidation()  # type: ignore[no-untyped-call]
@@ -53,7 +54,8 @@ def build_app(routers: Iterable[APIGatewayHttpRouter], provider_tags: Iterable[s
     # One handler for every exception (Powertools' NotFoundError for unknown routes included).
     @app.exception_handler(Exception)
     def _problem(exc: Exception):  # type: ignore[no-untyped-def]
-        return problems.problem_for(exc, tags, path=app.current_event.raw_path)
+        request = app.current_event
+        return problems.problem_for(exc, tags, method=request.http_method, path=request.raw_path)
 
     return app
 
@@ -67,12 +69,17 @@ def caller_of(event: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _gatekeeper(request: dict[str, Any]) -> ChatbridgeError | None:
-    if not paths.is_public(request["requestContext"]["http"]["method"], request["rawPath"]):
+    method, path = request["requestContext"]["http"]["method"], request["rawPath"]
+    # API Gateway found no route for the request: the catch-all runs nothing, so it needs no key
+    caught_all = request.get("routeKey") == paths.CATCH_ALL_ROUTE
+    if not (caught_all or paths.is_public(method, path)):
         caller = caller_of(request)
         if caller.get("authenticated") is not True:
             return UnauthorizedError(
                 f"Send a valid API key in the `{API_KEY_HEADER}` header.",
             )
+        if access.route_of(request) is None:
+            return paths.route_not_found(method, path)
         # the route's scope and the key's expiry (chatbridge.access declares every route's scope)
         refused = access.refusal(request)
         if refused is not None:
@@ -80,7 +87,7 @@ def _gatekeeper(request: dict[str, Any]) -> ChatbridgeError | None:
     size = body.body_size(request)
     if size > body.MAX_BODY_BYTES:
         return PayloadTooLargeError(f"The body is {size} bytes; the limit is {body.MAX_BODY_BYTES} bytes.")
-    return None
+    return paths.route_not_found(method, path) if caught_all else None
 
 
 def lambda_handler_for(app: APIGatewayHttpResolver) -> LambdaHandler:

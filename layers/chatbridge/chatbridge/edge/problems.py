@@ -15,6 +15,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from chatbridge.edge.paths import route_not_found
+from chatbridge.edge.serializer import json_text
 from chatbridge.errors import ChatbridgeError, FieldIssue
 from chatbridge.models.common import PROBLEM_TYPE_BASE, FieldError, Problem
 from chatbridge.observability import logger
@@ -56,7 +58,8 @@ def problem_response(
     return Response(
         status_code=status,
         content_type=PROBLEM_CONTENT_TYPE,
-        body=problem.model_dump_json(exclude_none=True),
+        # not model_dump_json: it refuses a lone surrogate a provider's words may carry into `detail`
+        body=json_text(problem.model_dump(mode="json", exclude_none=True)),
         headers={"Location": location} if location else None,
     )
 
@@ -142,14 +145,16 @@ def from_unexpected_error(exc: BaseException) -> Response[str]:
     return Response(status_code=500, content_type=PROBLEM_CONTENT_TYPE, body=json.dumps(_INTERNAL_ERROR))
 
 
-def problem_for(exc: BaseException, body_tags: Iterable[str] = (), path: str = "") -> Response[str]:
-    """The problem answering `exc`; `path` names the request path in a 404 for an unknown route."""
+def problem_for(
+    exc: BaseException, body_tags: Iterable[str] = (), method: str = "GET", path: str = ""
+) -> Response[str]:
+    """The problem answering `exc`; `method` and `path` say which methods the path has, for an unknown route."""
     if isinstance(exc, ChatbridgeError):
         return from_chatbridge_error(exc)
     if isinstance(exc, RequestValidationError):
         return from_validation_error(exc, set(body_tags))
     if isinstance(exc, RouteNotFoundError):
-        return problem_response(404, "not-found", "Route not found", f"No route matches {path}.")
+        return from_chatbridge_error(route_not_found(method, path))
     return from_unexpected_error(exc)
 
 

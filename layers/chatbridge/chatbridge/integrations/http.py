@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import ClassVar, Literal
 from urllib.parse import quote, quote_plus
 
@@ -199,6 +201,39 @@ def scrub(text: str, secrets: Iterable[str | SecretStr | None]) -> str:
 def provider_said(text: str | None, secrets: Iterable[str | SecretStr | None] = (), limit: int = 200) -> str:
     """A provider's message fit for our problem `detail` and logs: scrubbed first, then cut."""
     return scrub(text or "", secrets)[:limit]
+
+
+_REASON_PHRASES = {status.value: status.phrase for status in HTTPStatus}
+
+
+def _words(text: str) -> str:
+    return " ".join(re.sub(r"[\W_]+", " ", text.casefold()).split())  # any script: letters and digits
+
+
+def provider_said_beyond(
+    text: str | None,
+    detail: str,
+    code: str | int = "",
+    secrets: Iterable[str | SecretStr | None] = (),
+    limit: int = 200,
+) -> str:
+    """What the provider said (scrubbed, cut), or '' when it only repeats what `detail` already says.
+
+    Providers often answer their code again as the message (Smartico's errMsg is the name of its
+    errCode, `USERNAME_ALREADY_EXISTS`; an HTTP API says `Not Found` with its 404): appended as is,
+    the detail would name the code twice. A message is left out when, words compared without case
+    or punctuation, it is the code, the code's HTTP reason phrase, or a phrase of `detail`.
+    """
+    said = provider_said(text, secrets, limit).strip()
+    words = _words(said)
+    if not words:
+        return ""
+    repeats = {_words(str(code))}
+    if str(code).isdigit() and int(code) in _REASON_PHRASES:
+        repeats.add(_words(_REASON_PHRASES[int(code)]))
+    if words in repeats or f" {words} " in f" {_words(detail)} ":
+        return ""
+    return said
 
 
 def body_excerpt(response: httpx.Response, limit: int = 300, secrets: Iterable[str | SecretStr | None] = ()) -> str:

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from chatbridge.aws import secrets_provider
 from chatbridge.clock import derived_id, utc_now
 from chatbridge.edge.body import json_object
-from chatbridge.errors import ConfigurationError, ProviderUnavailableError, UnauthorizedError
+from chatbridge.errors import ConfigurationError, NotFoundError, ProviderUnavailableError, UnauthorizedError
 from chatbridge.integrations import registry
 from chatbridge.models.events import CallbackReceipt
 from chatbridge.observability import logger
@@ -56,6 +56,17 @@ def _digest(value: str) -> bytes:
 _NO_TOKEN = _digest("no token is configured for this provider")
 
 
+def known_provider(provider: str) -> None:
+    """NotFoundError unless `provider` sends webhooks we read. Checked before the token, and says
+    nothing about tokens: which providers exist is public (the OpenAPI document lists them)."""
+    known = registry.callback_providers()
+    if provider not in known:
+        raise NotFoundError(
+            f"No provider sends webhooks to this URL: the provider part must be one of {', '.join(known)}.",
+            title="Unknown callback provider",
+        )
+
+
 def authenticate(provider: str, token: str, tokens: CallbackTokens) -> None:
     """Constant time: digests of equal length are compared, whatever the lengths of the tokens."""
     # a token configured for a provider whose webhooks we do not read is ignored
@@ -74,6 +85,7 @@ def receive_callback(
     store: EventStore | None = None,
     tokens: CallbackTokens | None = None,
 ) -> CallbackReceipt:
+    known_provider(provider)
     authenticate(provider, token, callback_tokens() if tokens is None else tokens)
     text, parsed = json_object(body)
     facts = registry.webhooks(provider).describe(parsed)

@@ -41,6 +41,11 @@ class ApiKey(Model):
 
 
 class IssuedApiKey(ApiKey):
+    # its own example: the one it inherits lacks the key
+    model_config = ConfigDict(
+        json_schema_extra={"example": {**ApiKey.model_config["json_schema_extra"]["example"], "key": "cbk_3f9a...e1"}}  # type: ignore[index,dict-item]
+    )
+
     key: str = Field(description="The API key itself. Shown in this answer only: only its SHA-256 is stored.")
 
 

@@ -20,18 +20,9 @@ class FieldError(Model):
 class Problem(Model):
     """RFC 9457 problem details, served as `application/problem+json`."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "example": {
-                "type": PROBLEM_TYPE_BASE + "provider-rejected",
-                "title": "Provider rejected the request",
-                "status": 422,
-                "detail": "SmartRegion answered 404: channel or project not found",
-                "provider": "smartregion",
-                "provider_code": "404",
-            }
-        },
-    )
+    # No model-wide example: the OpenAPI document gives each error status its own
+    # (chatbridge.edge.openapi.PROBLEM_EXAMPLES).
+
 
     type: str
     title: str

@@ -41,7 +41,11 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
         200: {"description": "Stored, or already stored", "content": {"application/json": {"model": CallbackReceipt}}},
         **problems(400, 413, 422),
         401: {
-            "description": "Missing or wrong token in the callback URL",
+            "description": "Wrong token in the callback URL",
+            "content": {"application/problem+json": {"model": Problem}},
+        },
+        404: {
+            "description": "Unknown provider: none of " + ", ".join(registry.callback_providers()) + " (checked first)",
             "content": {"application/problem+json": {"model": Problem}},
         },
     },

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
-from chatbridge.edge.openapi import BODY_RULES
+from chatbridge.edge.openapi import BODY_RULES, GATEWAY_ANSWERS, finish_document
 from chatbridge.edge.paths import PUBLIC_ROUTES
+from chatbridge.edge.serializer import json_text
 from chatbridge.models.common import Health
 
 if TYPE_CHECKING:
@@ -28,13 +29,28 @@ API_VERSION = "1.0.0"
 API_DESCRIPTION = (
     f"One API for {registry.titles()}. Send your API key in `x-api-key`. "
     "Errors are RFC 9457 `application/problem+json`. Each route needs a scope of the key "
-    "(`x-required-scope`); `/v1/api-keys` manages keys with the `admin` scope.\n\n" + BODY_RULES
+    "(`x-required-scope`); `/v1/api-keys` manages keys with the `admin` scope.\n\n"
+    + BODY_RULES
+    + "\n\nA method and path no route serves is a 404 problem naming the methods the path has. API Gateway "
+    'answers some requests itself, as `application/json` `{"message": ...}` (schema `GatewayMessage`), '
+    "never problem+json: "
+    + "; ".join(f"{status} `{message}` when {when}" for status, (message, when) in GATEWAY_ANSWERS.items())
+    + "."
 )
 HTML_RESPONSE: dict[int, OpenAPIResponse] = {
-    200: {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    200: {
+        "description": "HTML page (with `?format=json`: the OpenAPI document, as /v1/openapi.json answers it)",
+        "content": {
+            "text/html": {"schema": {"type": "string", "examples": ["<!DOCTYPE html><html>...</html>"]}},
+            "application/json": {"schema": {"type": "object", "examples": [{"openapi": "3.1.0"}]}},
+        },
+    }
 }
 JSON_RESPONSE: dict[int, OpenAPIResponse] = {
-    200: {"description": "OpenAPI 3 document", "content": {"application/json": {"schema": {}}}}
+    200: {
+        "description": "OpenAPI 3 document",
+        "content": {"application/json": {"schema": {"type": "object", "examples": [{"openapi": "3.1.0"}]}}},
+    }
 }
 
 
@@ -58,6 +74,7 @@ def openapi_document(app: APIGatewayHttpResolver) -> dict[str, Any]:
                 operation["security"] = []
             else:
                 _document_scope(operation, ROUTE_SCOPES.get(route))
+    finish_document(schema)
     return schema
 
 
@@ -87,13 +104,22 @@ def swagger_page(document: dict[str, Any]) -> str:
 
     assets = Path(swagger_ui.__file__).parent
     # Inlined assets: the page works where the browser cannot reach a CDN.
-    return swagger_ui.generate_swagger_html(
-        json.dumps(document).replace("</", "<\\/"),
+    page = swagger_ui.generate_swagger_html(
+        json_text(document).replace("</", "<\\/"),
         (assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
         (assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
         "",
         None,
     )
+    # The link under the title: Powertools points it at `<page>?format=json`, which its own docs
+    # route serves; ours is the document's own route, next to the page (so a stage prefix is kept).
+    if _POWERTOOLS_SPEC_LINK not in page:
+        raise RuntimeError("Powertools' Swagger page no longer links the document where the edge replaces it.")
+    return page.replace(_POWERTOOLS_SPEC_LINK, _SPEC_LINK)
+
+
+_POWERTOOLS_SPEC_LINK = 'ui.specActions.updateUrl(currentUrl.pathname + "?format=json");'
+_SPEC_LINK = 'ui.specActions.updateUrl(new URL("openapi.json", currentUrl).pathname);'
 
 
 def install(app: APIGatewayHttpResolver, described: Callable[[], APIGatewayHttpResolver]) -> None:
@@ -105,8 +131,12 @@ def install(app: APIGatewayHttpResolver, described: Callable[[], APIGatewayHttpR
 
     @app.get("/v1/openapi.json", summary="OpenAPI 3 document of every route", tags=["meta"], responses=JSON_RESPONSE)
     def openapi() -> Response[str]:
-        return Response(200, "application/json", json.dumps(openapi_document(described())))
+        return Response(200, "application/json", json_text(openapi_document(described())))
 
     @app.get("/v1/docs", summary="Swagger UI for the OpenAPI document", tags=["meta"], responses=HTML_RESPONSE)
     def docs() -> Response[str]:
-        return Response(200, "text/html; charset=utf-8", swagger_page(openapi_document(described())))
+        document = openapi_document(described())
+        # `?format=json`, the address Powertools' pages link to, answers the document itself
+        if app.current_event.get_query_string_value("format") == "json":
+            return Response(200, "application/json", json_text(document))
+        return Response(200, "text/html; charset=utf-8", swagger_page(document))

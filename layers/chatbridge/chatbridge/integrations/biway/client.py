@@ -27,7 +27,7 @@ from chatbridge.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
+from chatbridge.integrations.http import ProviderClient, http_pool, provider_said_beyond
 from chatbridge.models.base import Model
 
 PROVIDER = "biway"
@@ -190,40 +190,46 @@ def _answer(response: httpx.Response, path: str, secrets: tuple[SecretStr, ...] 
     raise _refusal(status, body, path, secrets)
 
 
-def _said(body: dict[str, Any] | None, secrets: tuple[SecretStr, ...]) -> str:
+def _message(body: dict[str, Any] | None) -> str:
     for name in ("error", "message", "detail"):
         value = (body or {}).get(name)
         if isinstance(value, str) and value:
-            return f" Bi-way said: {provider_said(value, secrets)}"
+            return value
     return ""
 
 
 def _refusal(status: int, body: dict[str, Any] | None, path: str, secrets: tuple[SecretStr, ...]) -> ChatbridgeError:
-    said, code = _said(body, secrets), str(status)
+    code = str(status)
+
+    def said(explanation: str) -> str:
+        # Bi-way's message, unless it only repeats the status (`"error": "Conflict"` with a 409)
+        beyond = provider_said_beyond(_message(body), explanation, code, secrets)
+        return f"{explanation} Bi-way said: {beyond}" if beyond else explanation
+
     if status in (400, 422):
         return ProviderRejectedError(
-            f"Bi-way answered {status} to {path}: the input was refused.{said}",
+            said(f"Bi-way answered {status} to {path}: the input was refused."),
             title="Bi-way rejected the request",
             provider=PROVIDER,
             provider_code=code,
         )
     if status == 404:
         return ProviderRejectedError(
-            f"Bi-way answered 404 to {path}: a referenced resource does not exist.{said}",
+            said(f"Bi-way answered 404 to {path}: a referenced resource does not exist."),
             title="Bi-way does not know a referenced resource",
             provider=PROVIDER,
             provider_code=code,
         )
     if status == 409:
         return ProviderConflictError(
-            f"Bi-way answered 409 to {path}: it already holds this resource.{said}",
+            said(f"Bi-way answered 409 to {path}: it already holds this resource."),
             title="Bi-way reports a duplicate",
             provider=PROVIDER,
             provider_code=code,
         )
     if status in (401, 403):
         return ProviderAuthError(
-            f"Bi-way answered {status} to {path}: the connection's api_key was refused or lacks this right.{said}",
+            said(f"Bi-way answered {status} to {path}: the connection's api_key was refused or lacks this right."),
             title="Bi-way refused our credentials",
             provider=PROVIDER,
             provider_code=code,
@@ -236,7 +242,7 @@ def _refusal(status: int, body: dict[str, Any] | None, path: str, secrets: tuple
             provider_code=code,
         )
     return ProviderUnavailableError(
-        f"Bi-way answered {status} to {path}.{said}",
+        said(f"Bi-way answered {status} to {path}."),
         title="Bi-way is unavailable" if status >= 500 else "Unexpected answer from Bi-way",
         provider=PROVIDER,
         provider_code=code,

@@ -19,6 +19,7 @@ is read whatever the HTTP status (code 1: the request was refused, 422).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal, TypeVar
 
@@ -26,7 +27,7 @@ import httpx
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from chatbridge.errors import ChatbridgeError, ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
-from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
+from chatbridge.integrations.http import ProviderClient, http_pool, provider_said_beyond
 from chatbridge.models.base import Model
 
 PROVIDER = "imbee"
@@ -186,10 +187,16 @@ def _envelope_of(response: httpx.Response, path: str, secrets: tuple[SecretStr, 
         envelope: ImbeeEnvelope | None = ImbeeEnvelope.model_validate(response.json())
     except (ValueError, ValidationError):
         envelope = None
-    said = f" Imbee said: {provider_said(envelope.message, secrets)}" if envelope and envelope.message else ""
+    message = envelope.message if envelope else None
+
+    def said(detail: str, code: str | int) -> str:
+        # Imbee's message, unless it only repeats the code or the status
+        beyond = provider_said_beyond(message, detail, code, secrets)
+        return f"{detail} Imbee said: {beyond}" if beyond else detail
+
     if status in (401, 403):
         raise ProviderAuthError(
-            f"Imbee answered {status} to {path}: the connection's auth or X-WOOS-KEY was refused.{said}",
+            said(f"Imbee answered {status} to {path}: the connection's auth or X-WOOS-KEY was refused.", status),
             title="Imbee refused our credentials",
             provider=PROVIDER,
             provider_code=str(envelope.code if envelope else status),
@@ -211,18 +218,18 @@ def _envelope_of(response: httpx.Response, path: str, secrets: tuple[SecretStr, 
     return envelope
 
 
-def _http_failure(status: int, path: str, said: str) -> ProviderUnavailableError:
+def _http_failure(status: int, path: str, said: Callable[[str, str | int], str]) -> ProviderUnavailableError:
     return ProviderUnavailableError(
-        f"Imbee answered HTTP {status} to {path}.{said}",
+        said(f"Imbee answered HTTP {status} to {path}.", status),
         title="Imbee is unavailable" if status >= 500 else "Unexpected answer from Imbee",
         provider=PROVIDER,
         provider_code=str(status),
     )
 
 
-def _refusal(envelope: ImbeeEnvelope, path: str, said: str) -> ChatbridgeError:
+def _refusal(envelope: ImbeeEnvelope, path: str, said: Callable[[str, str | int], str]) -> ChatbridgeError:
     return ProviderRejectedError(
-        f"Imbee answered code {envelope.code} to {path}: the request was not processed.{said}",
+        said(f"Imbee answered code {envelope.code} to {path}: the request was not processed.", envelope.code),
         title="Imbee rejected the request",
         provider=PROVIDER,
         provider_code=str(envelope.code),

@@ -26,7 +26,7 @@ from chatbridge.errors import (
     ProviderRejectedError,
     ProviderUnavailableError,
 )
-from chatbridge.integrations.http import ProviderClient, http_pool, provider_said
+from chatbridge.integrations.http import ProviderClient, http_pool, provider_said, provider_said_beyond
 from chatbridge.models.base import Model
 
 PROVIDER = "smartico"
@@ -169,16 +169,24 @@ class SmarticoClient(ProviderClient):
             ref = None if answer.affiliate_id in (None, "") else str(answer.affiliate_id)
             return SmarticoAffiliate(affiliate_id=ref, message=provider_said(answer.err_msg, secrets) or None)
         known = ERROR_CODES.get(answer.err_code)
-        said = f" Smartico said: {provider_said(answer.err_msg, secrets)}" if answer.err_msg else ""
         if known is None:
+            detail = f"Smartico answered the undocumented code {answer.err_code}."
             raise ProviderUnavailableError(
-                f"Smartico answered the undocumented code {answer.err_code}.{said}",
+                _with_said(detail, answer, secrets),
                 title="Unexpected answer from Smartico",
                 provider=PROVIDER,
                 provider_code=str(answer.err_code),
             )
         error_class, title, detail = known
-        raise error_class(detail + said, title=title, provider=PROVIDER, provider_code=str(answer.err_code))
+        raise error_class(
+            _with_said(detail, answer, secrets), title=title, provider=PROVIDER, provider_code=str(answer.err_code)
+        )
+
+
+def _with_said(detail: str, answer: SmarticoAnswer, secrets: tuple[SecretStr | str, ...]) -> str:
+    """Our explanation (naming the code once), and errMsg when it says more than the code's name."""
+    said = provider_said_beyond(answer.err_msg, detail, answer.err_code, secrets)
+    return f"{detail} Smartico said: {said}" if said else detail
 
 
 def _answer_of(response: httpx.Response) -> SmarticoAnswer | None:

@@ -13,7 +13,7 @@ import httpx
 from pydantic import ConfigDict, Field, SecretStr
 
 from chatbridge.errors import ProviderAuthError, ProviderRejectedError, ProviderUnavailableError
-from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool
+from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool, provider_said_beyond
 from chatbridge.models.base import Model
 
 PROVIDER = "smartregion"
@@ -70,21 +70,27 @@ class SmartRegionClient(ProviderClient):
 
     def _answer(self, response: httpx.Response) -> SmartRegionRegistrationAnswer:
         status = response.status_code
-        said = body_excerpt(response, secrets=(self._api_key,))
+        excerpt = body_excerpt(response, secrets=(self._api_key,))
+
+        def said(detail: str) -> str:
+            # the body, in parentheses, unless it only repeats the status (`Not Found` with a 404)
+            beyond = provider_said_beyond(excerpt, detail, status)
+            return f"{detail} ({beyond})." if beyond else f"{detail}."
+
         if status == 201:
             return SmartRegionRegistrationAnswer(outcome="created", status_code=status)
         if status == 200:
             return SmartRegionRegistrationAnswer(outcome="updated", status_code=status)
         if status == 404:
             raise ProviderRejectedError(
-                f"SmartRegion answered 404: the channel or project was not found ({said}).",
+                said("SmartRegion answered 404: the channel or project was not found"),
                 title="SmartRegion does not know this channel or project",
                 provider=PROVIDER,
                 provider_code="404",
             )
         if status == 400:
             raise ProviderRejectedError(
-                f"SmartRegion answered 400: a required parameter is missing or wrong ({said}).",
+                said("SmartRegion answered 400: a required parameter is missing or wrong"),
                 title="SmartRegion rejected the registration",
                 provider=PROVIDER,
                 provider_code="400",
@@ -98,7 +104,7 @@ class SmartRegionClient(ProviderClient):
                 provider_code=str(status),
             )
         raise ProviderUnavailableError(
-            f"SmartRegion answered {status} ({said}).",
+            said(f"SmartRegion answered {status}"),
             title="SmartRegion is unavailable" if status >= 500 else "Unexpected answer from SmartRegion",
             provider=PROVIDER,
             provider_code=str(status),

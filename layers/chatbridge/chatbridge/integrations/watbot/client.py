@@ -25,7 +25,7 @@ from chatbridge.errors import (
     ProviderUnavailableError,
     RateLimitedError,
 )
-from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool, provider_said
+from chatbridge.integrations.http import ProviderClient, body_excerpt, http_pool, provider_said, provider_said_beyond
 from chatbridge.integrations.ratelimit import RateLimit
 from chatbridge.integrations.webhook_fields import parse_time
 from chatbridge.models.base import Model
@@ -227,7 +227,13 @@ class WatbotClient(ProviderClient):
                 )
             return body
         said = provider_said(_message_of(response), secrets, 300) or body_excerpt(response, secrets=secrets)
-        message = said.rstrip(".")
+
+        def explained(explanation: str) -> str:
+            # our explanation, then Watbot's message unless it only repeats the status (`Not Found`)
+            detail = f"Watbot answered {status} to {operation}: {explanation}"
+            beyond = provider_said_beyond(said, detail, status).rstrip(".")
+            return f"{detail}. Watbot said: {beyond}." if beyond else f"{detail}."
+
         if status in (401, 403):
             raise ProviderAuthError(
                 f"Watbot answered {status} to {operation}: the connection's api_token was refused. "
@@ -238,14 +244,14 @@ class WatbotClient(ProviderClient):
             )
         if status == 404:
             raise NotFoundError(
-                f"Watbot answered 404 to {operation}: {message}.",
+                explained("the contact or what it names does not exist"),
                 title="Watbot does not know this contact",
                 provider=PROVIDER,
                 provider_code="404",
             )
         if status in (400, 422):
             raise ProviderRejectedError(
-                f"Watbot answered {status} to {operation}: {message}.",
+                explained("the input was refused"),
                 title="Watbot rejected the request",
                 provider=PROVIDER,
                 provider_code=str(status),
