@@ -307,14 +307,9 @@ class DynamoMessageStore:
             ", recipient = if_not_exists(recipient, :recipient)"
             ", created_at = if_not_exists(created_at, :now)"
         )
-        expression = (
-            f"SET #status = :status, status_at = :at, status_rank = :rank, {HISTORY}{creates} ADD event_ids :event"
-        )
+        expression = f"{MOVES}, {HISTORY}{creates} ADD event_ids :event"
         for _ in range(RECIPIENT_MOVE_ATTEMPTS):
-            found = self._client.get_item(TableName=self._table, Key=to_attributes(key), ConsistentRead=True).get(
-                "Item"
-            )
-            previous = str(from_attributes(found)["status"]) if found and "status" in found else None
+            previous = self._status_of(key)
             read_in = "attribute_not_exists(#status)" if previous is None else "#status = :previous"
             update: dict[str, Any] = {
                 "TableName": self._table,
@@ -353,11 +348,7 @@ class DynamoMessageStore:
                 return False  # the message itself is gone
             if reasons[0] != "ConditionalCheckFailed":
                 continue  # a transaction conflict: read again
-            again = self._client.get_item(TableName=self._table, Key=to_attributes(key), ConsistentRead=True).get(
-                "Item"
-            )
-            now_in = str(from_attributes(again)["status"]) if again and "status" in again else None
-            if now_in == previous:
+            if self._status_of(key) == previous:
                 return False  # not a race: the report is older, or a repeat
         return False
 
