@@ -72,7 +72,7 @@ def get_registration(
     summary="List registrations, or find those of one user",
     description=(
         "With `provider` and `user_id`: the registrations of that user at that provider (no other filter). "
-        "Otherwise a list filtered by provider, connection, status, SmartRegion presence state and creation time. "
+        "Otherwise a list filtered by provider, connection, status, presence state and creation time. "
         + LIST_NOTE
     ),
     tags=["registrations"],
@@ -101,7 +101,7 @@ def find_registrations(  # noqa: PLR0917 - one parameter per query parameter, as
         str | None,
         Query(
             pattern="^[a-z_]{1,32}$",
-            description="Only those whose SmartRegion presence is in this state: detected, connected, disconnected.",
+            description="Only those whose presence (from presence webhooks) is: detected, connected, disconnected.",
         ),
     ] = None,
     created_after: Annotated[

@@ -18,7 +18,7 @@ class ProviderList(BaseModel):
 class RegistrationFilters(ProviderList):
     connection: str | None = None
     status: str | None = None
-    presence: str | None = Field(default=None, description="SmartRegion presence state")
+    presence: str | None = Field(default=None, description="The presence state presence webhooks reported")
     created_after: datetime | None = None
     created_before: datetime | None = None
 
