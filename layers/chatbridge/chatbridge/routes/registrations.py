@@ -72,8 +72,7 @@ def get_registration(
     summary="List registrations, or find those of one user",
     description=(
         "With `provider` and `user_id`: the registrations of that user at that provider (no other filter). "
-        "Otherwise a list filtered by provider, connection, status, presence state and creation time. "
-        + LIST_NOTE
+        "Otherwise a list filtered by provider, connection, status, presence state and creation time. " + LIST_NOTE
     ),
     tags=["registrations"],
     responses={
