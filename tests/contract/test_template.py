@@ -18,7 +18,7 @@ def test_table_has_pitr_sse_ttl_and_a_new_image_stream() -> None:
     assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
     assert props["StreamSpecification"] == {"StreamViewType": "NEW_IMAGE"}
     assert [k["AttributeName"] for k in props["KeySchema"]] == ["pk", "sk"]
-    assert [i["IndexName"] for i in props["GlobalSecondaryIndexes"]] == ["gsi1"]
+    assert [i["IndexName"] for i in props["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2", "gsi3"]
 
 
 def test_api_uses_a_cached_lambda_authorizer_on_x_api_key() -> None:

@@ -34,7 +34,7 @@ def test_table_was_created_from_the_template(stack: LocalStack) -> None:
     described = boto3.client("dynamodb").describe_table(TableName=stack.table_name)["Table"]
     expected = table_definition(stack.table_name)
     assert described["KeySchema"] == expected["KeySchema"]
-    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["gsi1"]
+    assert [i["IndexName"] for i in described["GlobalSecondaryIndexes"]] == ["gsi1", "gsi2", "gsi3"]
     assert described["StreamSpecification"]["StreamViewType"] == "NEW_IMAGE"
 
 

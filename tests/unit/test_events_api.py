@@ -113,8 +113,10 @@ def test_a_next_token_of_another_subject_is_a_400(providers, published, context)
 @pytest.mark.parametrize(
     ("query", "status"),
     [
-        ({}, 422),
         ({"registration_id": "r", "message_id": "m"}, 422),
+        ({"registration_id": "r", "outcome": "applied"}, 422),  # a subject's events take no list filter
+        ({"outcome": "lost"}, 422),
+        ({"received_after": "2026-11-27T10:00:00Z", "received_before": "2026-11-27T09:00:00Z"}, 422),
         ({"registration_id": "no-such-registration"}, 404),
         ({"message_id": "no-such-message"}, 404),
         ({"registration_id": "x" * 65}, 422),

@@ -144,9 +144,10 @@ def test_a_broadcast_is_one_record_with_a_status_per_recipient(biway, simulator,
     # When the per-recipient reports arrive
     deliver_callbacks(simulator)
 
-    # Then the request record keeps its status and each recipient has its own
+    # Then each recipient has its own status, and the broadcast their aggregate
     read_back = body_of(get(broadcast["id"], context))
-    assert read_back["status"] == "accepted"
+    assert read_back["recipient_counts"] == {"read": 4, "failed": 1}
+    assert read_back["status"] == "partially_failed"
     statuses = {r["recipient"]: r["status"] for r in read_back["recipient_statuses"]}
     assert statuses == {**dict.fromkeys(BROADCAST["recipients"], "read"), "+33670000003": "failed"}
     (failed,) = [r for r in read_back["recipient_statuses"] if r["status"] == "failed"]

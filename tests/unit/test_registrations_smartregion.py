@@ -233,11 +233,11 @@ def test_unknown_registration_id_is_a_404_problem(smartregion, context) -> None:
     assert body_of(response)["title"] == "Registration not found"
 
 
-def test_query_needs_provider_and_user_id(smartregion, context) -> None:
-    response = get("/v1/registrations", context, query={"provider": "smartregion"})
+def test_a_user_lookup_needs_the_provider(smartregion, context) -> None:
+    response = get("/v1/registrations", context, query={"user_id": "u-1"})
 
     assert response["statusCode"] == 422
-    assert {e["field"] for e in body_of(response)["errors"]} == {"user_id"}
+    assert {e["field"] for e in body_of(response)["errors"]} == {"provider"}
 
 
 def test_query_pages_with_next_token(smartregion, context) -> None:

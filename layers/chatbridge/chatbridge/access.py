@@ -51,6 +51,7 @@ ROUTE_SCOPES: dict[str, str] = {
     "POST /v1/templates": "messages:write",
     "POST /v1/agents": "messages:write",
     "GET /v1/messages/{id}": "messages:read",
+    "GET /v1/messages": "messages:read",
     "GET /v1/contacts": "contacts:read",
     "GET /v1/contacts/{id}/tags": "contacts:read",
     "PUT /v1/contacts/{id}/tags/{tag}": "contacts:write",

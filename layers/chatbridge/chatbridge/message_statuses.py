@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chatbridge.store.items import StatusChange, sortable_time
+from chatbridge.store.items import MessageItem, StatusChange, sortable_time
 
 # Ours, with the order they normally come in. The rank only breaks ties between two events that
 # carry the same instant: `read` then wins over `delivered`, whatever order they arrive in.
@@ -58,3 +58,38 @@ def report_version(at: datetime, status: str, event_id: str) -> str:
     """Orders the reports about one subject by string comparison: the provider's time, then the
     lifecycle rank (at one instant `read` beats `delivered`, `rejected` beats `active`), then the id."""
     return f"{sortable_time(at)}#{rank_of(status):03d}#{event_id}"
+
+
+# -- the aggregate of a multi-recipient send -------------------------------------------------------
+FAILURE_STATUSES = frozenset({"failed", "rejected", "expired"})
+PARTIALLY_FAILED = "partially_failed"
+
+
+def recipient_counts(message: MessageItem) -> dict[str, int]:
+    """Recipients by status: those a callback reported on by their last status, the others in the
+    message's own status (`accepted` until the provider says more)."""
+    counts = {status: count for status, count in message.recipient_counts.items() if count > 0}
+    waiting = message.recipients - sum(counts.values())
+    if waiting > 0:
+        counts[message.status] = counts.get(message.status, 0) + waiting
+    return dict(sorted(counts.items(), key=lambda entry: (rank_of(entry[0]), entry[0])))
+
+
+def aggregate_status(message: MessageItem) -> str:
+    """The status of a multi-recipient send, derived from its recipients' counts:
+
+    - no recipient reported yet: the message's own status;
+    - every recipient failed (failed, rejected or expired): `failed`;
+    - some failed, not all: `partially_failed`;
+    - otherwise the least advanced status any recipient is in (`delivered` once every recipient is
+      at least delivered, `read` once every one read).
+    """
+    if not message.per_recipient or not any(count > 0 for count in message.recipient_counts.values()):
+        return message.status
+    counts = recipient_counts(message)
+    failed = sum(count for status, count in counts.items() if status in FAILURE_STATUSES)
+    if failed == sum(counts.values()):
+        return "failed"
+    if failed:
+        return PARTIALLY_FAILED
+    return min(counts, key=lambda status: (rank_of(status), status))

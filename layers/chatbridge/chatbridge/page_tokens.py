@@ -91,8 +91,13 @@ def seal(last_key: dict[str, Any] | None, query: str) -> str | None:
     return VERSION_PREFIX + base64.urlsafe_b64encode(blob).decode("ascii").rstrip("=")
 
 
-def open_token(token: str | None, query: str, expected_keys: set[str]) -> dict[str, Any] | None:
-    """The LastEvaluatedKey a token of `query` holds; BadRequestError for any other token."""
+def open_token(
+    token: str | None, query: str, expected_keys: set[str], *, subset: bool = False
+) -> dict[str, Any] | None:
+    """The LastEvaluatedKey a token of `query` holds; BadRequestError for any other token.
+
+    `subset`: the token holds some of `expected_keys` (the cursors of a list merged from several
+    partitions, where an exhausted or untouched partition has none)."""
     if not token:
         return None
     if not token.startswith(VERSION_PREFIX):
@@ -121,7 +126,8 @@ def open_token(token: str | None, query: str, expected_keys: set[str]) -> dict[s
         raise invalid_token() from exc
     well_formed = (
         isinstance(decoded, dict)
-        and set(decoded) == expected_keys
+        and bool(decoded)
+        and (set(decoded) <= expected_keys if subset else set(decoded) == expected_keys)
         and all(isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) for v in decoded.values())
     )
     if not well_formed:

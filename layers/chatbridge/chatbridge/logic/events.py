@@ -32,6 +32,7 @@ from chatbridge.store.items import (
     ProcessedEvent,
     RegistrationItem,
 )
+from chatbridge.store.lists import EventFilters
 
 if TYPE_CHECKING:
     from chatbridge.eventbus import EventPublisher
@@ -57,7 +58,7 @@ def process_event(
         return None
     facts = registry.webhooks(item.provider).describe(json.loads(item.raw))
     if not (facts.recognised and facts.subject_ref and facts.state and facts.detail_type):
-        result = ProcessedEvent(outcome="unrecognised", processed_at=utc_now())
+        result = ProcessedEvent(outcome="unrecognised", event_type=facts.event_type, processed_at=utc_now())
         events.mark_processed(item, result)
         logger.info("unrecognised event kept", extra={"event_id": item.id, "provider": item.provider})
         metrics.add_metric(name="events.unrecognised", unit=MetricUnit.Count, value=1)
@@ -93,6 +94,7 @@ def _apply_to_registrations(item: EventItem, facts: EventFacts, store: Registrat
     return ProcessedEvent(
         outcome=_outcome(len(matched), changed),
         detail_type=facts.detail_type,
+        event_type=facts.event_type,
         registration_ids=[r.id for r in matched],
         processed_at=utc_now(),
     )
@@ -103,7 +105,9 @@ def _apply_to_message(item: EventItem, facts: EventFacts, store: MessageStatusSt
     # by the provider's reference; an integration may also resolve a message stored `unknown`
     message = registry.webhooks(item.provider).message_of(facts, item, store)
     if message is None:
-        return ProcessedEvent(outcome="unmatched", detail_type=facts.detail_type, processed_at=utc_now())
+        return ProcessedEvent(
+            outcome="unmatched", detail_type=facts.detail_type, event_type=facts.event_type, processed_at=utc_now()
+        )
     changed = store.apply_status(
         item.provider,
         facts.subject_ref,
@@ -115,6 +119,7 @@ def _apply_to_message(item: EventItem, facts: EventFacts, store: MessageStatusSt
     return ProcessedEvent(
         outcome=_outcome(1, int(changed)),
         detail_type=facts.detail_type,
+        event_type=facts.event_type,
         message_id=message.id,
         processed_at=utc_now(),
     )
@@ -293,3 +298,11 @@ def list_events(
         webhooks = registry.webhooks(provider)
         resources = [r for r in resources if webhooks.concerns(registration, r.facts)]
     return EventPage(items=resources, next_token=token)
+
+
+def list_recent_events(
+    filters: EventFilters, limit: int, next_token: str | None, events: EventStore | None = None
+) -> EventPage:
+    """Processed events of `filters.providers`, newest received first (a limited key: only its providers)."""
+    items, token = (events or get_event_store()).list_events(filters, limit, next_token)
+    return EventPage(items=[to_resource(i) for i in items], next_token=token)

@@ -19,16 +19,18 @@ from chatbridge.clock import derived_id, random_id
 from chatbridge.errors import NotFoundError
 from chatbridge.integrations import registry
 from chatbridge.logic.outcomes import unknown_detail, unknown_outcome_error
-from chatbridge.message_statuses import history_order
+from chatbridge.message_statuses import aggregate_status, history_order, recipient_counts
 from chatbridge.models.messaging import (
     Message,
     MessageDetail,
     MessageOutcome,
+    MessagePage,
     RecipientStatus,
     StatusChangeView,
 )
 from chatbridge.store import MessageStore, get_message_store
 from chatbridge.store.items import MessageItem, StatusChange
+from chatbridge.store.lists import MessageFilters
 
 
 def message_id_for(operation: str, caller: str, idempotency_key: str | None) -> str:
@@ -43,7 +45,18 @@ def _view(change: StatusChange) -> StatusChangeView:
 def to_resource(item: MessageItem) -> Message:
     values = item.model_dump(exclude={"status_history", "status_at", "per_recipient"})
     history = sorted(item.status_history, key=history_order)
+    if item.per_recipient:
+        # the aggregate of its recipients (message_statuses.aggregate_status), not only its own reports
+        values["status"] = aggregate_status(item)
+        values["recipient_counts"] = recipient_counts(item)
     return Message(**values, status_history=[_view(c) for c in history])
+
+
+def list_messages(
+    filters: MessageFilters, limit: int, next_token: str | None, store: MessageStore | None = None
+) -> MessagePage:
+    items, token = (store or get_message_store()).list_messages(filters, limit, next_token)
+    return MessagePage(items=[to_resource(i) for i in items], next_token=token)
 
 
 def _save(store: MessageStore, item: MessageItem, match_keys: tuple[str, ...] = ()) -> MessageItem:

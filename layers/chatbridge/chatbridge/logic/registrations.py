@@ -10,6 +10,7 @@ from chatbridge.models.registrations import Registration, RegistrationOutcome, R
 from chatbridge.models.requests import RegistrationRequest
 from chatbridge.store import RegistrationStore, get_store
 from chatbridge.store.items import RegistrationItem
+from chatbridge.store.lists import RegistrationFilters
 
 
 def to_resource(item: RegistrationItem) -> Registration:
@@ -54,4 +55,11 @@ def find_registrations(
     provider: str, user_id: str, limit: int, next_token: str | None, store: RegistrationStore | None = None
 ) -> RegistrationPage:
     items, token = (store or get_store()).find_registrations(provider, user_id, limit, next_token)
+    return RegistrationPage(items=[to_resource(i) for i in items], next_token=token)
+
+
+def list_registrations(
+    filters: RegistrationFilters, limit: int, next_token: str | None, store: RegistrationStore | None = None
+) -> RegistrationPage:
+    items, token = (store or get_store()).list_registrations(filters, limit, next_token)
     return RegistrationPage(items=[to_resource(i) for i in items], next_token=token)

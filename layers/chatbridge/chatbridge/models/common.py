@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from chatbridge.models.base import Model
 
@@ -22,7 +22,6 @@ class Problem(Model):
 
     # No model-wide example: the OpenAPI document gives each error status its own
     # (chatbridge.edge.openapi.PROBLEM_EXAMPLES).
-
 
     type: str
     title: str

@@ -61,8 +61,20 @@ class Message(Model):
     recipient: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     status_history: list[StatusChangeView] = Field(description="Oldest first.")
+    recipient_counts: dict[str, int] | None = Field(
+        default=None,
+        description="Broadcasts and conversations: recipients per status (those no callback reported on are "
+        "in the message's own status, `accepted` at first). `status` is derived from them: `failed` when every "
+        "recipient failed (failed, rejected, expired), `partially_failed` when some did, otherwise the least "
+        "advanced status any recipient is in. GET /v1/messages/{id} pages the recipients themselves.",
+    )
     created_at: datetime
     updated_at: datetime
+
+
+class MessagePage(Model):
+    items: list[Message]
+    next_token: str | None = Field(default=None, description="Pass back as `next_token` for the next page.")
 
 
 class RecipientStatus(Model):

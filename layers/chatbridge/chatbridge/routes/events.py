@@ -1,7 +1,8 @@
-"""`GET /v1/events`: the provider events of one registration or message."""
+"""`GET /v1/events`: the provider events of one registration or message, or lists of them by provider."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -9,31 +10,78 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from chatbridge import access
 from chatbridge.edge.openapi import problems, success
-from chatbridge.errors import NotFoundError
+from chatbridge.errors import FieldIssue, NotFoundError, ValidationFailedError
+from chatbridge.integrations import registry
 from chatbridge.logic import events as logic
 from chatbridge.models.events import EventPage
+from chatbridge.routes.lists import LIST_NOTE, Limit, NextToken, reachable, require_order
+from chatbridge.store.items import EventOutcome
+from chatbridge.store.lists import EventFilters
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 
 @router.get(
     "/v1/events",
-    summary="List the provider events of a registration or a message",
+    summary="List provider events: of one registration or message, or by provider, type, outcome and time",
     description=(
         "Name one subject: `registration_id` (presence and verification states of a registration) or "
-        "`message_id` (delivery reports and states of a message, agent or chat token). Oldest first. "
-        "Events are kept 30 days."
+        "`message_id` (delivery reports and states of a message, agent or chat token): its events, oldest "
+        "first, received or processed. Or name no subject: processed events filtered by provider, type, "
+        "outcome and reception time, newest first. " + LIST_NOTE + " Events are kept 30 days."
     ),
     tags=["events"],
-    responses={**success(EventPage, "The subject's events, oldest first"), **problems(400, 401, 404, 422)},
+    responses={
+        **success(EventPage, "A subject's events, oldest first; or a list, newest first"),
+        **problems(400, 401, 404, 422),
+    },
 )
-def list_events(
-    registration_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    message_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+def list_events(  # noqa: PLR0917 - one parameter per query parameter, as Powertools documents them
+    registration_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="The events of this registration.")
+    ] = None,
+    message_id: Annotated[
+        str | None, Query(min_length=1, max_length=64, description="The events of this message.")
+    ] = None,
+    provider: Annotated[
+        str | None,
+        Query(pattern="^(" + "|".join(registry.callback_providers()) + ")$", description="Only this provider."),
+    ] = None,
+    type: Annotated[  # noqa: A002 - the public parameter is `type`, as in the events it lists
+        str | None, Query(min_length=1, max_length=128, description="Only this event type, as the provider sent it.")
+    ] = None,
+    outcome: Annotated[
+        EventOutcome | None,
+        Query(description="Only events with this outcome: applied, unchanged, unmatched, unrecognised."),
+    ] = None,
+    received_after: Annotated[
+        datetime | None, Query(description="Received at or after this time (ISO 8601; no zone: UTC).")
+    ] = None,
+    received_before: Annotated[
+        datetime | None, Query(description="Received before this time (ISO 8601; no zone: UTC).")
+    ] = None,
+    limit: Limit = 50,
+    next_token: NextToken = None,
 ) -> EventPage:
     event = router.current_event.raw_event
+    if registration_id is None and message_id is None:
+        require_order(received_after, received_before, "received_after", "received_before")
+        filters = EventFilters(
+            providers=reachable(event, provider, registry.callback_providers()),
+            type=type,
+            outcome=outcome,
+            received_after=received_after,
+            received_before=received_before,
+        )
+        return logic.list_recent_events(filters, limit, next_token)
+    listed: dict[str, object] = {"provider": provider, "type": type, "outcome": outcome}
+    listed |= {"received_after": received_after, "received_before": received_before}
+    extra = sorted(name for name, value in listed.items() if value is not None)
+    if extra:
+        raise ValidationFailedError(
+            "A subject's events take no list filter: name a subject, or filter without one.",
+            errors=[FieldIssue(field=extra[0], message="not with registration_id or message_id")],
+        )
     if access.limited(event):
         # a key limited to some providers sees the events of their registrations and messages only
         _require_visible_subject(event, registration_id, message_id)

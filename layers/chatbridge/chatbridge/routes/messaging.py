@@ -7,6 +7,7 @@ sends the status of each recipient a callback reported on).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -20,7 +21,7 @@ from chatbridge.edge.openapi import IdempotencyKey, problems
 from chatbridge.errors import NotFoundError
 from chatbridge.integrations import registry
 from chatbridge.logic import messaging as logic
-from chatbridge.models.messaging import ChatToken, Message, MessageDetail
+from chatbridge.models.messaging import ChatToken, Message, MessageDetail, MessagePage
 from chatbridge.models.requests import (
     AgentRequest,
     BroadcastRequest,
@@ -31,6 +32,8 @@ from chatbridge.models.requests import (
     examples_of,
     messaging_variants,
 )
+from chatbridge.routes.lists import LIST_NOTE, STATE_PATTERN, Connection, Limit, NextToken, reachable, require_order
+from chatbridge.store.lists import MessageFilters
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -172,3 +175,60 @@ def get_message(
         # outside the key's provider limits: as if it did not exist
         raise NotFoundError(f"No message with id {id}.", title="Message not found")
     return message
+
+
+@router.get(
+    "/v1/messages",
+    summary="List messages",
+    description="Messages, broadcasts, conversations, chat tokens, templates and agents, filtered by provider, "
+    "connection, kind, status and creation time. A broadcast's status is its recipients' aggregate. " + LIST_NOTE,
+    tags=TAGS,
+    responses={
+        200: {"description": "Messages, newest first", "content": {"application/json": {"model": MessagePage}}},
+        **problems(400, 401, 422),
+    },
+)
+def list_messages(  # noqa: PLR0917 - one parameter per query parameter, as Powertools documents them
+    provider: Annotated[
+        str | None,
+        Query(pattern="^(" + "|".join(registry.messaging_providers()) + ")$", description="Only this provider."),
+    ] = None,
+    connection: Connection = None,
+    kind: Annotated[
+        str | None,
+        Query(
+            pattern="^[a-z_]{1,32}$",
+            description="Only this kind: submit, conversation, broadcast, message, chat, access_token, chat_token, "
+            "template, agent.",
+        ),
+    ] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=STATE_PATTERN,
+            description="Only messages in this status (a broadcast's: its aggregate): accepted, read...",
+        ),
+    ] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="Created at or after this time (ISO 8601; no zone: UTC).")
+    ] = None,
+    created_before: Annotated[
+        datetime | None, Query(description="Created before this time (ISO 8601; no zone: UTC).")
+    ] = None,
+    limit: Limit = 50,
+    next_token: NextToken = None,
+) -> MessagePage:
+    event = router.current_event.raw_event
+    require_order(created_after, created_before, "created_after", "created_before")
+    filters = MessageFilters(
+        providers=reachable(event, provider, registry.messaging_providers()),
+        connection=connection,
+        kind=kind,
+        status=status,
+        created_after=created_after,
+        created_before=created_before,
+    )
+    page = logic.list_messages(filters, limit, next_token)
+    if access.limited(event):
+        page.items = [m for m in page.items if access.may_see(event, m.provider, m.connection)]
+    return page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,11 +12,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from chatbridge import access
 from chatbridge.edge.app import caller_of
 from chatbridge.edge.openapi import IdempotencyKey, problems, success
-from chatbridge.errors import NotFoundError
+from chatbridge.errors import FieldIssue, NotFoundError, ValidationFailedError
 from chatbridge.integrations import registry
 from chatbridge.logic import registrations as logic
 from chatbridge.models.registrations import Registration, RegistrationPage
 from chatbridge.models.requests import RegistrationRequest, examples_of, registration_variants
+from chatbridge.routes.lists import LIST_NOTE, STATE_PATTERN, Connection, Limit, NextToken, reachable, require_order
+from chatbridge.store.lists import RegistrationFilters
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -66,19 +69,73 @@ def get_registration(
 
 @router.get(
     "/v1/registrations",
-    summary="Find the registrations of a user at a provider",
+    summary="List registrations, or find those of one user",
+    description=(
+        "With `provider` and `user_id`: the registrations of that user at that provider (no other filter). "
+        "Otherwise a list filtered by provider, connection, status, presence state and creation time. " + LIST_NOTE
+    ),
     tags=["registrations"],
-    responses={**success(RegistrationPage, "Registrations of the user, newest page first"), **problems(400, 401, 422)},
+    responses={
+        **success(RegistrationPage, "Registrations, newest first (one user's: newest page first)"),
+        **problems(400, 401, 422),
+    },
 )
-def find_registrations(
-    provider: Annotated[str, Query(pattern="^(" + "|".join(registry.registration_providers()) + ")$")],
-    user_id: Annotated[str, Query(min_length=1, max_length=256)],
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+def find_registrations(  # noqa: PLR0917 - one parameter per query parameter, as Powertools documents them
+    provider: Annotated[
+        str | None,
+        Query(pattern="^(" + "|".join(registry.registration_providers()) + ")$", description="Only this provider."),
+    ] = None,
+    user_id: Annotated[
+        str | None, Query(min_length=1, max_length=256, description="The user's id at the provider (with `provider`).")
+    ] = None,
+    connection: Connection = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=STATE_PATTERN,
+            description="Only registrations in this status: pending_verification, active, rejected, unknown...",
+        ),
+    ] = None,
+    presence: Annotated[
+        str | None,
+        Query(
+            pattern="^[a-z_]{1,32}$",
+            description="Only those whose presence (from presence webhooks) is: detected, connected, disconnected.",
+        ),
+    ] = None,
+    created_after: Annotated[
+        datetime | None, Query(description="Created at or after this time (ISO 8601; no zone: UTC).")
+    ] = None,
+    created_before: Annotated[
+        datetime | None, Query(description="Created before this time (ISO 8601; no zone: UTC).")
+    ] = None,
+    limit: Limit = 50,
+    next_token: NextToken = None,
 ) -> RegistrationPage:
     event = router.current_event.raw_event
-    access.require_reach(event, provider)
-    page = logic.find_registrations(provider, user_id, limit, next_token)
+    if user_id is not None:
+        listed: dict[str, object] = {"connection": connection, "status": status, "presence": presence}
+        listed |= {"created_after": created_after, "created_before": created_before}
+        extra = sorted(name for name, value in listed.items() if value is not None)
+        if provider is None or extra:
+            field = "provider" if provider is None else extra[0]
+            raise ValidationFailedError(
+                "user_id finds one user's registrations: name the provider, and no other filter.",
+                errors=[FieldIssue(field=field, message="with user_id: provider is required, other filters are not")],
+            )
+        access.require_reach(event, provider)
+        page = logic.find_registrations(provider, user_id, limit, next_token)
+    else:
+        require_order(created_after, created_before, "created_after", "created_before")
+        filters = RegistrationFilters(
+            providers=reachable(event, provider, registry.registration_providers()),
+            connection=connection,
+            status=status,
+            presence=presence,
+            created_after=created_after,
+            created_before=created_before,
+        )
+        page = logic.list_registrations(filters, limit, next_token)
     if access.limited(event):
         page.items = [r for r in page.items if access.may_see(event, r.provider, r.connection)]
     return page

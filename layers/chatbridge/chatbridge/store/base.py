@@ -23,6 +23,7 @@ from chatbridge.store.items import (
     WebhookItem,
     WebhookMessageItem,
 )
+from chatbridge.store.lists import EventFilters, MessageFilters, RegistrationFilters
 
 
 class RegistrationStore(Protocol):
@@ -35,6 +36,12 @@ class RegistrationStore(Protocol):
     def find_registrations(
         self, provider: str, user_id: str, limit: int, next_token: str | None
     ) -> tuple[list[RegistrationItem], str | None]: ...
+
+    def list_registrations(
+        self, filters: RegistrationFilters, limit: int, next_token: str | None
+    ) -> tuple[list[RegistrationItem], str | None]:
+        """One page of the registrations of `filters.providers`, newest first (gsi2 / gsi3)."""
+        ...
 
     def create_registration_if_absent(self, item: RegistrationItem) -> tuple[RegistrationItem, bool]:
         """Store `item` unless a registration has its id; (what is stored, whether it was `item`).
@@ -123,6 +130,12 @@ class MessageStatusStore(Protocol):
 
 
 class MessageStore(MessageStatusStore, Protocol):
+    def list_messages(
+        self, filters: MessageFilters, limit: int, next_token: str | None
+    ) -> tuple[list[MessageItem], str | None]:
+        """One page of the messages of `filters.providers`, newest first (gsi2 / gsi3)."""
+        ...
+
     def create_message(self, item: MessageItem, match_keys: Sequence[str] = ()) -> MessageItem:
         """Store a new message (and its provider_ref pointer); MessageIdTakenError if the id is taken.
 
@@ -142,6 +155,12 @@ class EventStore(Protocol):
     def events_of_subject(
         self, provider: str, subject_ref: str, limit: int, next_token: str | None
     ) -> tuple[list[EventItem], str | None]: ...
+
+    def list_events(
+        self, filters: EventFilters, limit: int, next_token: str | None
+    ) -> tuple[list[EventItem], str | None]:
+        """One page of the processed events of `filters.providers`, newest received first (gsi2 / gsi3)."""
+        ...
 
 
 class RateScheduleStore(Protocol):

@@ -12,12 +12,18 @@ from chatbridge import page_tokens
 from chatbridge.clock import utc_now
 from chatbridge.store.items import (
     API_KEYS_INDEX_KEY,
+    LIST_INDEX,
+    REGISTRATION_LIST,
+    STATE_LIST_INDEX,
     ApiKeyItem,
     PresenceItem,
     RegistrationItem,
     RegistrationRefItem,
     SealedCredentialsItem,
+    list_partition,
+    sortable_time,
 )
+from chatbridge.store.lists import RegistrationFilters
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -77,6 +83,12 @@ def _plain(model_values: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def list_page(*args: Any, **kwargs: Any) -> tuple[list[dict[str, Any]], str | None]:
+    from chatbridge.store.queries import list_page as page  # queries imports this module
+
+    return page(*args, **kwargs)
+
+
 class DynamoStore:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -91,24 +103,37 @@ class DynamoStore:
                 RegistrationRefItem(provider=item.provider, provider_ref=item.provider_ref, registration_id=item.id)
             )
         values = _plain({**item.model_dump(mode="json"), **item.keys()})
-        for key_name in ("pk", "sk", "created_at"):
+        # kept from the first save: the creation time, and the list position made of it
+        kept = {name: values.pop(name) for name in ("created_at", "gsi2sk", "gsi3sk")}
+        for key_name in ("pk", "sk"):
             values.pop(key_name)
         names = {f"#f{i}": name for i, name in enumerate(values)}
         sets = [f"{alias} = :v{alias[2:]}" for alias, name in names.items() if values[name] is not None]
         removes = [alias for alias, name in names.items() if values[name] is None]
-        sets.append("#created_at = if_not_exists(#created_at, :created_at)")
+        sets += [f"#{name} = if_not_exists(#{name}, :{name})" for name in kept]
         expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         attribute_values = {f":v{alias[2:]}": values[name] for alias, name in names.items()}
-        attribute_values[":created_at"] = item.created_at.isoformat()
+        attribute_values.update({f":{name}": value for name, value in kept.items()})
         response = self._client.update_item(
             TableName=self._table,
             Key=to_attributes(item.key(item.id)),
             UpdateExpression=expression,
-            ExpressionAttributeNames={**names, "#created_at": "created_at"},
+            ExpressionAttributeNames={**names, **{f"#{name}": name for name in kept}},
             ExpressionAttributeValues=to_attributes(attribute_values),
             ReturnValues="ALL_NEW",
         )
-        return RegistrationItem.model_validate(from_attributes(response["Attributes"]))
+        stored = from_attributes(response["Attributes"])
+        saved = RegistrationItem.model_validate(stored)
+        position = saved.keys()["gsi2sk"]
+        if stored.get("gsi2sk") != position:
+            # saved before the lists existed: its list position takes its own creation time
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_attributes(item.key(item.id)),
+                UpdateExpression="SET gsi2sk = :position, gsi3sk = :position",
+                ExpressionAttributeValues=to_attributes({":position": position}),
+            )
+        return saved
 
     def create_registration_if_absent(self, item: RegistrationItem) -> tuple[RegistrationItem, bool]:
         try:
@@ -155,6 +180,26 @@ class DynamoStore:
         items = [RegistrationItem.model_validate(from_attributes(i)) for i in response.get("Items", [])]
         return items, encode_token(response.get("LastEvaluatedKey"), bound_to)
 
+    def list_registrations(
+        self, filters: RegistrationFilters, limit: int, next_token: str | None
+    ) -> tuple[list[RegistrationItem], str | None]:
+        index = LIST_INDEX if filters.status is None else STATE_LIST_INDEX
+        from chatbridge.store.queries import ListQuery
+
+        spec = ListQuery(
+            index,
+            [list_partition(REGISTRATION_LIST, provider, filters.status) for provider in filters.providers],
+            after=sortable_time(filters.created_after) if filters.created_after else None,
+            before=sortable_time(filters.created_before) if filters.created_before else None,
+            filters={
+                name: value
+                for name, value in (("connection", filters.connection), ("presence.state", filters.presence))
+                if value is not None
+            },
+        )
+        found, token = list_page(self._client, self._table, spec, limit, next_token)
+        return [RegistrationItem.model_validate(from_attributes(item)) for item in found], token
+
     def find_registration_by_provider_ref(self, provider: str, provider_ref: str) -> RegistrationItem | None:
         key = to_attributes(RegistrationRefItem.key(provider, provider_ref))
         pointer = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
@@ -179,12 +224,18 @@ class DynamoStore:
         )
 
     def apply_verification_status(self, registration_id: str, status: str, version: str) -> bool:
+        # The status list (gsi3) is keyed by provider and status: the provider is read first (it
+        # never changes), so the status and its list move in one conditional update.
+        current = self.get_registration(registration_id)
+        if current is None:
+            return False
+        state_list = list_partition(REGISTRATION_LIST, current.provider, status)
         return self._update_registration_if_newer(
             registration_id,
-            "SET #status = :status, status_version = :version, updated_at = :now",
+            "SET #status = :status, status_version = :version, updated_at = :now, gsi3pk = :state_list",
             "attribute_not_exists(status_version) OR status_version < :version",
             {"#status": "status"},
-            {":status": status, ":version": version},
+            {":status": status, ":version": version, ":state_list": state_list},
         )
 
     def _update_registration_if_newer(

@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from chatbridge.store.items import EventItem, ProcessedEvent
+from chatbridge.store.items import (
+    EVENT_LIST,
+    LIST_INDEX,
+    STATE_LIST_INDEX,
+    EventItem,
+    ProcessedEvent,
+    list_partition,
+    sortable_time,
+)
+from chatbridge.store.lists import EventFilters
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -64,6 +73,14 @@ class DynamoEventStore:
         if result.detail_type:
             values[":detail_type"] = result.detail_type
             expression += ", detail_type = :detail_type"
+        if result.event_type:
+            values[":event_type"] = result.event_type
+            expression += ", event_type = :event_type"
+        # Listed from here on (gsi2, and gsi3 by outcome): a late application that changes the
+        # outcome moves it between the outcome lists.
+        list_keys = item.list_keys(result.outcome)
+        values.update({f":{name}": value for name, value in list_keys.items()})
+        expression += "".join(f", {name} = :{name}" for name in list_keys)
         self._client.update_item(
             TableName=self._table,
             Key=to_attributes(item.key(item.provider, item.dedupe_key)),
@@ -72,6 +89,11 @@ class DynamoEventStore:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=to_attributes(values),
         )
+
+    def list_events(
+        self, filters: EventFilters, limit: int, next_token: str | None
+    ) -> tuple[list[EventItem], str | None]:
+        return list_events_page(self._client, self._table, filters, limit, next_token)
 
     def events_of_subject(
         self, provider: str, subject_ref: str, limit: int, next_token: str | None
@@ -89,3 +111,20 @@ def event_from_image(image: dict[str, Any]) -> EventItem:
     from chatbridge.store.dynamodb import from_attributes
 
     return EventItem.model_validate(from_attributes(image))
+
+
+def list_events_page(
+    client: DynamoDBClient, table: str, filters: EventFilters, limit: int, next_token: str | None
+) -> tuple[list[EventItem], str | None]:
+    from chatbridge.store.dynamodb import from_attributes
+    from chatbridge.store.queries import ListQuery, list_page
+
+    spec = ListQuery(
+        LIST_INDEX if filters.outcome is None else STATE_LIST_INDEX,
+        [list_partition(EVENT_LIST, provider, filters.outcome) for provider in filters.providers],
+        after=sortable_time(filters.received_after) if filters.received_after else None,
+        before=sortable_time(filters.received_before) if filters.received_before else None,
+        filters={"event_type": filters.type} if filters.type else None,
+    )
+    found, token = list_page(client, table, spec, limit, next_token)
+    return [EventItem.model_validate(from_attributes(item)) for item in found], token

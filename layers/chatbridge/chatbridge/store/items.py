@@ -5,9 +5,37 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, PlainSerializer
+from pydantic import Field, PlainSerializer, model_validator
 
 from chatbridge.models.base import Model
+
+# -- operator lists (gsi2, gsi3) -------------------------------------------------------------------
+# Registrations, messages and events are listed per provider, newest first, by two sparse indexes
+# keyed alike: gsi2 `<LIST>#<provider>` / `<time>#<id>` (everything of a provider) and gsi3
+# `<LIST>#<provider>#<state>` / `<time>#<id>` (those in one state: a registration's or message's
+# status, an event's outcome). A state change rewrites `gsi3pk`, which moves the item between the
+# state lists; `<time>` never changes. Items written before these indexes have no such attributes
+# and are in no list until they are written again (README, "Listing").
+LIST_INDEX = "gsi2"
+STATE_LIST_INDEX = "gsi3"
+REGISTRATION_LIST = "REGLIST"
+MESSAGE_LIST = "MSGLIST"
+EVENT_LIST = "EVLIST"
+
+
+def list_partition(entity: str, provider: str, state: str | None = None) -> str:
+    return f"{entity}#{provider}" if state is None else f"{entity}#{provider}#{state}"
+
+
+def list_keys(entity: str, provider: str, state: str, at: datetime, item_id: str) -> dict[str, str]:
+    """The gsi2 and gsi3 attributes of an item listed under `provider` (and `state`) at `at`."""
+    position = f"{sortable_time(at)}#{item_id}"
+    return {
+        "gsi2pk": list_partition(entity, provider),
+        "gsi2sk": position,
+        "gsi3pk": list_partition(entity, provider, state),
+        "gsi3sk": position,
+    }
 
 
 class PresenceItem(Model):
@@ -46,6 +74,7 @@ class RegistrationItem(Model):
             **self.key(self.id),
             "gsi1pk": self.user_index_key(self.provider, self.user_id),
             "gsi1sk": f"REG#{self.id}",
+            **list_keys(REGISTRATION_LIST, self.provider, self.status, self.created_at, self.id),
         }
 
 
@@ -133,6 +162,7 @@ class RateScheduleItem(Model):
 # `MSG#<id>|RCPT#<recipient>` beside it (one Query on the pk reads them, no Scan); the pointer
 # `MSGREF#<provider>#<provider_ref>|MSGREF` leads a provider callback to the message.
 RECIPIENT_SK_PREFIX = "RCPT#"
+RECIPIENT_COUNT_PREFIX = "rcount_"
 
 
 def sortable_time(value: datetime) -> str:
@@ -167,12 +197,33 @@ class MessageItem(Model):
     per_recipient: bool = False
     details: dict[str, Any] = Field(default_factory=dict)
     status_history: list[StatusChange] = Field(default_factory=list)
+    # Recipients of a per-recipient send by their last reported status (only those a callback
+    # reported on), kept by ADD counters in the transaction that moves a recipient: see
+    # store/messages.py. Stored as top-level `rcount_<status>` numbers (an ADD needs no map to exist).
+    recipient_counts: dict[str, int] = Field(default_factory=dict, exclude=True)
+    recipient_reports: int = Field(default=0, exclude=True, description="How many recipient moves were counted")
     created_at: datetime
     updated_at: datetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather_counts(cls, values: Any) -> Any:
+        if isinstance(values, dict) and "recipient_counts" not in values:
+            counts = {
+                name[len(RECIPIENT_COUNT_PREFIX) :]: int(count)
+                for name, count in values.items()
+                if name.startswith(RECIPIENT_COUNT_PREFIX)
+            }
+            values = {**values, "recipient_counts": {k: v for k, v in counts.items() if v > 0}}
+        return values
 
     @staticmethod
     def key(message_id: str) -> dict[str, str]:
         return {"pk": f"MSG#{message_id}", "sk": "MSG"}
+
+    def keys(self, list_status: str | None = None) -> dict[str, str]:
+        status = list_status or self.status
+        return {**self.key(self.id), **list_keys(MESSAGE_LIST, self.provider, status, self.created_at, self.id)}
 
 
 class RecipientItem(Model):
@@ -265,10 +316,15 @@ class EventItem(Model):
     registration_ids: list[str] = Field(default_factory=list)
     message_id: str | None = None
     processed_at: datetime | None = None
+    event_type: str | None = Field(default=None, description="The provider's event type, stored when processed.")
 
     @staticmethod
     def key(provider: str, dedupe_key: str) -> dict[str, str]:
         return {"pk": f"EVENT#{provider}#{dedupe_key}", "sk": "EVENT"}
+
+    def list_keys(self, outcome: str) -> dict[str, str]:
+        """Written when processed (not on the callback's put, which the provider waits on)."""
+        return list_keys(EVENT_LIST, self.provider, outcome, self.received_at, self.id)
 
     @staticmethod
     def subject_index_key(provider: str, subject_ref: str) -> str:
@@ -301,6 +357,7 @@ class ProcessedEvent(Model):
 
     outcome: EventOutcome
     detail_type: str | None = None
+    event_type: str | None = None
     registration_ids: list[str] = Field(default_factory=list)
     message_id: str | None = None
     processed_at: datetime

@@ -23,25 +23,37 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from chatbridge.clock import utc_now
-from chatbridge.message_statuses import UNKNOWN_STATUS, rank_of
+from chatbridge.message_statuses import UNKNOWN_STATUS, aggregate_status, rank_of
 from chatbridge.page_tokens import invalid_token
 from chatbridge.store.base import MessageRecord
 from chatbridge.store.dynamodb import decode_token, encode_token, from_attributes, to_attributes
 from chatbridge.store.items import (
+    LIST_INDEX,
+    MESSAGE_LIST,
+    RECIPIENT_COUNT_PREFIX,
     RECIPIENT_SK_PREFIX,
+    STATE_LIST_INDEX,
     UNKNOWN_MATCH_TTL,
     MessageItem,
     MessageRefItem,
     RecipientItem,
     StatusChange,
     UnknownMatchItem,
+    list_partition,
     sortable_time,
 )
+from chatbridge.store.lists import MessageFilters
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CONDITION_FAILED = "ConditionalCheckFailedException"
+MOVES = "SET #status = :status, status_at = :at, status_rank = :rank"
+HISTORY = "status_history = list_append(if_not_exists(status_history, :empty), :entry), updated_at = :now"
+NEWER = "(attribute_not_exists(status_at) OR status_at < :at OR (status_at = :at AND status_rank <= :rank))"
+FRESH = "NOT contains(event_ids, :event_id)"
+# Reads and transactions one recipient report may take when other reports race on that recipient.
+RECIPIENT_MOVE_ATTEMPTS = 5
 # Pointers written with an `unknown` message (one transaction holds at most 100 writes).
 MAX_MATCH_KEYS = 50
 
@@ -73,7 +85,7 @@ class DynamoMessageStore:
                     # Our first status carries no status_at, whatever the caller set: the first
                     # provider report replaces it, however the provider's clock compares with ours.
                     "Item": to_attributes(
-                        _plain({**item.model_dump(mode="json", exclude={"status_at"}), **item.key(item.id)})
+                        _plain({**item.model_dump(mode="json", exclude={"status_at"}), **item.keys()})
                     ),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
@@ -133,8 +145,9 @@ class DynamoMessageStore:
             ":empty": [],
             ":now": sortable_time(now),
         }
+        values[":state_list"] = list_partition(MESSAGE_LIST, message.provider, status)
         expression = (
-            "SET #status = :status, #details.resolution = :note, updated_at = :now, "
+            "SET #status = :status, #details.resolution = :note, updated_at = :now, gsi3pk = :state_list, "
             "status_history = list_append(if_not_exists(status_history, :empty), :entry)"
         )
         if provider_ref:
@@ -238,19 +251,6 @@ class DynamoMessageStore:
             return False
         ours = status
         change = StatusChange(status=ours, at=occurred_at, event_id=event_id, recipient=recipient)
-        if recipient and pointer.per_recipient:
-            key = RecipientItem.key(pointer.message_id, recipient)
-            # The first event about a recipient creates its item.
-            must_exist = ""
-            creates = (
-                ", message_id = if_not_exists(message_id, :message_id)"
-                ", recipient = if_not_exists(recipient, :recipient)"
-                ", created_at = if_not_exists(created_at, :now)"
-            )
-            extra_values: dict[str, Any] = {":message_id": pointer.message_id, ":recipient": recipient}
-        else:
-            key = MessageItem.key(pointer.message_id)
-            must_exist, creates, extra_values = "attribute_exists(pk) AND ", "", {}
         values = {
             ":status": ours,
             ":at": sortable_time(occurred_at),
@@ -260,35 +260,170 @@ class DynamoMessageStore:
             ":event": {event_id},
             ":event_id": event_id,
             ":now": sortable_time(utc_now()),
-            **extra_values,
         }
-        history = "status_history = list_append(if_not_exists(status_history, :empty), :entry), updated_at = :now"
-        newer = "(attribute_not_exists(status_at) OR status_at < :at OR (status_at = :at AND status_rank <= :rank))"
-        fresh = "NOT contains(event_ids, :event_id)"
-        try:
-            self._update(
+        if recipient and pointer.per_recipient:
+            key = RecipientItem.key(pointer.message_id, recipient)
+            applied = self._apply_recipient_status(key, pointer.message_id, recipient, values)
+        else:
+            key = MessageItem.key(pointer.message_id)
+            moves_list = ""
+            if not pointer.per_recipient:
+                # a per-recipient send is listed by its aggregate instead (_sync_list_status)
+                values[":state_list"] = list_partition(MESSAGE_LIST, provider, ours)
+                moves_list = ", gsi3pk = :state_list"
+            applied = self._try_update(
                 key,
-                f"SET #status = :status, status_at = :at, status_rank = :rank, {history}{creates} ADD event_ids :event",
-                f"{must_exist}{newer} AND {fresh}",
+                f"{MOVES}, {HISTORY}{moves_list} ADD event_ids :event",
+                f"attribute_exists(pk) AND {NEWER} AND {FRESH}",
                 values,
             )
-            return True
+        if not applied:
+            # Older than the current status, or a repeat: an older event still belongs in the history.
+            applied = self._try_update(
+                key,
+                f"SET {HISTORY} ADD event_ids :event",
+                f"attribute_exists(pk) AND attribute_exists(status_at) AND {FRESH}",
+                {k: v for k, v in values.items() if k in {":entry", ":empty", ":event", ":event_id", ":now"}},
+            )
+        if pointer.per_recipient:
+            # also after a repeat: a crash between a recipient's move and the sync is mended here
+            self._sync_list_status(pointer.message_id)
+        return applied
+
+    def _apply_recipient_status(
+        self, key: dict[str, str], message_id: str, recipient: str, values: dict[str, Any]
+    ) -> bool:
+        """Move a recipient to a newer status and its message's counters with it, in one transaction.
+
+        The counters (`rcount_<status>`, ADD: no condition on the message item, so concurrent
+        recipients do not contend on it) stay exact: the recipient's update is conditioned on the
+        status it was read in, so two reports racing on one recipient cannot both count it. False:
+        the report is older than (or the same as) what is stored.
+        """
+        values = {**values, ":message_id": message_id, ":recipient": recipient}
+        # The first event about a recipient creates its item.
+        creates = (
+            ", message_id = if_not_exists(message_id, :message_id)"
+            ", recipient = if_not_exists(recipient, :recipient)"
+            ", created_at = if_not_exists(created_at, :now)"
+        )
+        expression = f"{MOVES}, {HISTORY}{creates} ADD event_ids :event"
+        for _ in range(RECIPIENT_MOVE_ATTEMPTS):
+            previous = self._status_of(key)
+            read_in = "attribute_not_exists(#status)" if previous is None else "#status = :previous"
+            update: dict[str, Any] = {
+                "TableName": self._table,
+                "Key": to_attributes(key),
+                "UpdateExpression": expression,
+                "ConditionExpression": f"{read_in} AND {NEWER} AND {FRESH}",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": to_attributes(
+                    _plain_values({**values, **({":previous": previous} if previous is not None else {})})
+                ),
+            }
+            writes: list[dict[str, Any]] = [{"Update": update}]
+            if previous != values[":status"]:
+                counts = "ADD #moved_to :one, recipient_reports :one" + (", #moved_from :minus" if previous else "")
+                names = {"#moved_to": f"{RECIPIENT_COUNT_PREFIX}{values[':status']}"}
+                if previous:
+                    names["#moved_from"] = f"{RECIPIENT_COUNT_PREFIX}{previous}"
+                writes.append(
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": to_attributes(MessageItem.key(message_id)),
+                            "UpdateExpression": counts,
+                            "ConditionExpression": "attribute_exists(pk)",
+                            "ExpressionAttributeNames": names,
+                            "ExpressionAttributeValues": to_attributes(
+                                {":one": 1, **({":minus": -1} if previous else {})}
+                            ),
+                        }
+                    }
+                )
+            reasons = self._cancellations(writes)
+            if reasons is None:
+                return True
+            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+                return False  # the message itself is gone
+            if reasons[0] != "ConditionalCheckFailed":
+                continue  # a transaction conflict: read again
+            if self._status_of(key) == previous:
+                return False  # not a race: the report is older, or a repeat
+        return False
+
+    def _status_of(self, key: dict[str, str]) -> str | None:
+        found = self._client.get_item(TableName=self._table, Key=to_attributes(key), ConsistentRead=True).get("Item")
+        return str(from_attributes(found)["status"]) if found and "status" in found else None
+
+    def _cancellations(self, writes: list[dict[str, Any]]) -> list[str] | None:
+        """Write all or nothing; None on success, else why each write was cancelled."""
+        try:
+            self._client.transact_write_items(TransactItems=writes)  # type: ignore[arg-type]
+        except ClientError as exc:
+            reasons = exc.response.get("CancellationReasons") or []
+            if not reasons:
+                raise
+            return [str(reason.get("Code", "None")) for reason in reasons]
+        return None
+
+    def _sync_list_status(self, message_id: str) -> None:
+        """List a per-recipient send under its aggregate status (message_statuses.aggregate_status).
+
+        Conditioned on the counters it was computed from: when another recipient moved meanwhile,
+        that move's own sync lists it, so the last one computes from the final counts."""
+        found = self._client.get_item(
+            TableName=self._table, Key=to_attributes(MessageItem.key(message_id)), ConsistentRead=True
+        ).get("Item")
+        if not found or "gsi2pk" not in found:
+            return  # gone, or stored before the lists existed
+        message = MessageItem.model_validate(from_attributes(found))
+        state_list = list_partition(MESSAGE_LIST, message.provider, aggregate_status(message))
+        if found.get("gsi3pk") == {"S": state_list}:
+            return
+        seen = "recipient_reports = :seen" if message.recipient_reports else "attribute_not_exists(recipient_reports)"
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=to_attributes(MessageItem.key(message_id)),
+                UpdateExpression="SET gsi3pk = :state_list",
+                ConditionExpression=f"{seen} AND #status = :status",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=to_attributes(
+                    {":state_list": state_list, ":status": message.status, ":seen": message.recipient_reports}
+                    if message.recipient_reports
+                    else {":state_list": state_list, ":status": message.status}
+                ),
+            )
         except ClientError as exc:
             if not _failed_condition(exc):
                 raise
-        # Older than the current status, or a repeat: an older event still belongs in the history.
+
+    def list_messages(
+        self, filters: MessageFilters, limit: int, next_token: str | None
+    ) -> tuple[list[MessageItem], str | None]:
+        from chatbridge.store.queries import ListQuery, list_page
+
+        spec = ListQuery(
+            LIST_INDEX if filters.status is None else STATE_LIST_INDEX,
+            [list_partition(MESSAGE_LIST, provider, filters.status) for provider in filters.providers],
+            after=sortable_time(filters.created_after) if filters.created_after else None,
+            before=sortable_time(filters.created_before) if filters.created_before else None,
+            filters={
+                name: value for name, value in (("connection", filters.connection), ("kind", filters.kind)) if value
+            },
+        )
+        found, token = list_page(self._client, self._table, spec, limit, next_token)
+        return [MessageItem.model_validate(from_attributes(item)) for item in found], token
+
+    def _try_update(self, key: dict[str, str], expression: str, condition: str, values: dict[str, Any]) -> bool:
         try:
-            self._update(
-                key,
-                f"SET {history} ADD event_ids :event",
-                f"{must_exist}attribute_exists(status_at) AND {fresh}",
-                {k: v for k, v in values.items() if k in {":entry", ":empty", ":event", ":event_id", ":now"}},
-            )
-            return True
+            self._update(key, expression, condition, values)
         except ClientError as exc:
             if _failed_condition(exc):
                 return False
             raise
+        return True
 
     def _update(self, key: dict[str, str], expression: str, condition: str, values: dict[str, Any]) -> None:
         request: dict[str, Any] = {
