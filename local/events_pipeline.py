@@ -122,6 +122,14 @@ class EventsPipeline:
         """Events published to the bus since the last call (read from the tap queue)."""
         return self._drain(self.tap_queue_url, wait_seconds)
 
+    def tap_size(self) -> int:
+        """Events the tap holds, waiting for a reader."""
+        if not self.tap_queue_url:
+            return 0
+        sqs = _client("sqs", self.moto_endpoint, self.region)
+        answer = sqs.get_queue_attributes(QueueUrl=self.tap_queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(answer["Attributes"]["ApproximateNumberOfMessages"])
+
     def dead_letters(self, wait_seconds: float = 0.0) -> list[dict[str, Any]]:
         return self._drain(self.dead_letter_queue_url, wait_seconds)
 
