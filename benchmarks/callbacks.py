@@ -317,7 +317,8 @@ def sustained_run(total: int, window: int, clients: int) -> tuple[float, bool, l
         last = window / (finished[-1] - finished[-window - 1])
         settled = stack.events.wait_until_processed(60)
         published = stack.events.delivered()
-        kept = stack.events.tap_size()
+        assert stack.events.tap is not None
+        queued, kept, tapped = stack.events.tap.queued(), stack.events.tap.kept(), stack.events.tap.received
         bot_kept = len(stack.webhooks.bot.deliveries)
     ratio = last / first
     lines = [
@@ -327,8 +328,8 @@ def sustained_run(total: int, window: int, clients: int) -> tuple[float, bool, l
         f"{total / (finished[-1] - started):.1f}/s",
         f"   last/first throughput ratio: {ratio:.2f} (target >= {SUSTAINED_TARGET}: "
         f"{'OK' if ratio >= SUSTAINED_TARGET else 'UNDER TARGET'})",
-        f"   events processed {published} (settled: {settled}); the tap keeps {kept} of them, "
-        f"the sample bot's log {bot_kept} deliveries",
+        f"   events processed {published} (settled: {settled}); tapped {tapped}, of which the tap queue "
+        f"still holds {queued} and its reader keeps the last {kept}; the sample bot's log keeps {bot_kept}",
         f"   answered other than 200: {len(failures)}",
     ]
     return ratio, not failures, lines
