@@ -1,7 +1,8 @@
 """Callback ingestion: warm cost per callback against a bare baseline, then a load run.
 
     python -m benchmarks.callbacks [--calls 2000] [--backend auto|dynamodb-local|moto]
-                                   [--load 10000] [--duplicates 1000] [--clients 16] [--quick]
+                                   [--load 10000] [--duplicates 1000] [--clients 16]
+                                   [--sustained 10000] [--window 1000] [--quick]
 
 1. In process, warm: the Callbacks function's handler (API Gateway event in, token check, JSON,
    dedupe key, conditional put, receipt out, with its Powertools logger, metrics and resolver)
@@ -16,6 +17,12 @@
    lost. The dev server runs one handler at a time (Powertools keeps the current event in class
    attributes, so invocations cannot overlap in one process), and the events processor takes
    turns with it: the throughput printed is that of one serialised process, not of Lambda.
+3. A long `make dev`, compressed: `--sustained` distinct callbacks through the dev server with the
+   events pipeline on (stream poller -> events processor -> bus -> tap and webhook queues -> the
+   sample bot), as a developer's stack sees them over hours. The throughput of the last `--window`
+   callbacks is compared with that of the first `--window`, measured in the same run: whatever
+   the stack keeps and never lets go of (an undrained queue, a log, a list) shows as a falling
+   ratio. Target: the last window at least 90% of the first.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from local.lambda_runtime import DEFAULT_REGION, ensure_every_function_path, lam
 from local.template import functions
 
 TARGET_RATIO = 1.5
+SUSTAINED_TARGET = 0.9  # throughput of the last window over that of the first
 TABLE = "chatbridge-bench"
 TOKEN = "bench-callback-token"
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -260,6 +268,73 @@ def load_run(total: int, duplicates: int, clients: int, processing_seconds: floa
         return ok, lines
 
 
+# -- 3. a long-running local stack -------------------------------------------------------------------
+
+
+def sustained_run(total: int, window: int, clients: int) -> tuple[float, bool, list[str]]:
+    """`total` callbacks with the events pipeline on: last/first window's throughput ratio, whether
+    every callback was answered 200, and the lines to print."""
+    import logging
+
+    import httpx
+
+    from local.stack import LocalStack
+
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    logging.getLogger("local").setLevel(logging.WARNING)
+    subject = f"bench-sustained-{uuid.uuid4().hex[:8]}"
+    warm_up = min(50, window)
+    bodies = [json.dumps(biway_report(subject)).encode() for _ in range(warm_up + total)]
+    with LocalStack(api_port=0, table_name=f"chatbridge-sustained-{uuid.uuid4().hex[:6]}") as stack:
+        from chatbridge.observability import logger
+
+        logger.setLevel("WARNING")
+        assert stack.events is not None and stack.webhooks is not None
+        url = stack.callback_url("biway")
+        local = threading.local()
+        finished: list[float] = []  # perf_counter() at each answer, in the order they came
+        failures: list[int] = []
+        lock = threading.Lock()
+
+        def send(index: int) -> None:
+            client = getattr(local, "client", None)
+            if client is None:
+                client = local.client = httpx.Client(timeout=60, headers={"content-type": "application/json"})
+            response = client.post(url, content=bodies[index])
+            with lock:
+                finished.append(time.perf_counter())
+                if response.status_code != 200:
+                    failures.append(response.status_code)
+
+        with ThreadPoolExecutor(max_workers=clients) as pool:
+            list(pool.map(send, range(warm_up)))  # imports, first clients, first writes: not counted
+            stack.events.wait_until_processed(30)
+            finished.clear()
+            started = time.perf_counter()
+            list(pool.map(send, range(warm_up, warm_up + total)))
+        first = window / (finished[window - 1] - started)
+        last = window / (finished[-1] - finished[-window - 1])
+        settled = stack.events.wait_until_processed(60)
+        published = stack.events.delivered()
+        assert stack.events.tap is not None
+        queued, kept, tapped = stack.events.tap.queued(), stack.events.tap.kept(), stack.events.tap.received
+        bot_kept = len(stack.webhooks.bot.deliveries)
+    ratio = last / first
+    lines = [
+        f"3. a long-running local stack: {total} callbacks through the dev server, events pipeline on, "
+        f"{clients} clients",
+        f"   first {window}: {first:.1f} callbacks/s, last {window}: {last:.1f} callbacks/s, overall "
+        f"{total / (finished[-1] - started):.1f}/s",
+        f"   last/first throughput ratio: {ratio:.2f} (target >= {SUSTAINED_TARGET}: "
+        f"{'OK' if ratio >= SUSTAINED_TARGET else 'UNDER TARGET'})",
+        f"   events processed {published} (settled: {settled}); tapped {tapped}, of which the tap queue "
+        f"still holds {queued} and its reader keeps the last {kept}; the sample bot's log keeps {bot_kept}",
+        f"   answered other than 200: {len(failures)}",
+    ]
+    return ratio, not failures, lines
+
+
 def count_stored(client: Any, table: str, subject: str) -> int:
     count, start = 0, None
     while True:
@@ -300,16 +375,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8 if quick else 16)
     parser.add_argument("--processing-seconds", type=float, default=2.0 if quick else 15.0)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--sustained", type=int, default=1000 if quick else 10_000)
+    parser.add_argument("--window", type=int, default=200 if quick else 1000)
+    parser.add_argument("--sustained-clients", type=int, default=4)
+    parser.add_argument("--skip-in-process", action="store_true")
+    parser.add_argument("--skip-sustained", action="store_true")
     args = parser.parse_args(argv)
     print(f"python {sys.version.split()[0]}")
-    backend_name, samples = measure_in_process(args.calls, args.backend)
-    within_target = report_in_process(backend_name, samples)
-    ok = within_target or quick  # --quick prints the ratio without enforcing its target
+    ok = True
+    if not args.skip_in_process:
+        backend_name, samples = measure_in_process(args.calls, args.backend)
+        within_target = report_in_process(backend_name, samples)
+        ok = within_target or quick  # --quick prints the ratio without enforcing its target
     if not args.skip_load:
         with stdout_to_devnull():
             loaded, lines = load_run(args.load, args.duplicates, args.clients, args.processing_seconds)
         print("\n".join(lines))
         ok = loaded and ok  # exactly once, none lost: a correctness check, in every mode
+    if not args.skip_sustained:
+        with stdout_to_devnull():
+            ratio, answered, lines = sustained_run(args.sustained, args.window, args.sustained_clients)
+        print("\n".join(lines))
+        ok = answered and (ratio >= SUSTAINED_TARGET or quick) and ok
     sys.exit(0 if ok else 1)
 
 

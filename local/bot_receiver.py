@@ -25,6 +25,7 @@ from typing import Any
 import standardwebhooks
 
 from local.ports import LOOPBACK
+from local.retention import RECENT, keep_recent
 
 Printer = Callable[[str], None]
 
@@ -44,15 +45,18 @@ class Delivery:
 class BotReceiver:
     """start()/stop(); `url` once started. Thread-safe: deliveries arrive in parallel."""
 
-    def __init__(self, *, port: int = 0, echo: Printer | None = None) -> None:
+    def __init__(self, *, port: int = 0, echo: Printer | None = None, keeps: int = RECENT) -> None:
         self._port = port
+        self._keeps = keeps
         self._echo = echo
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._secrets: list[str] = []
         self._fail_first: list[Callable[[dict[str, Any]], bool]] = []
         self._failed_once: set[str] = set()
-        self.deliveries: list[Delivery] = []
+        # attempts per webhook-id, oldest first: what `attempt` counts, without scanning the log
+        self._attempts: dict[str, int] = {}
+        self.deliveries: list[Delivery] = []  # the last `keeps` to 2 x `keeps` (local.retention)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -113,7 +117,12 @@ class BotReceiver:
         payload = self._verified(body, headers, secrets)
         webhook_id = headers.get("webhook-id", "?")
         with self._lock:
-            attempt = 1 + sum(1 for d in self.deliveries if d.webhook_id == webhook_id)
+            attempt = self._attempts.pop(webhook_id, 0) + 1
+            self._attempts[webhook_id] = attempt  # moved to the end: the oldest ids go first
+            if len(self._attempts) > 2 * self._keeps:
+                for oldest in list(self._attempts)[: self._keeps]:
+                    del self._attempts[oldest]
+                    self._failed_once.discard(oldest)
             if payload is None:
                 status = 401
             elif webhook_id not in self._failed_once and any(p(payload) for p in self._fail_first):
@@ -133,6 +142,7 @@ class BotReceiver:
                 data=data,
             )
             self.deliveries.append(delivery)
+            keep_recent(self.deliveries, self._keeps)
             self._arrived.notify_all()
         if self._echo is not None:
             self._echo(describe(delivery))

@@ -217,7 +217,7 @@ class LocalStack:
             self.webhooks.stop()
             self.webhooks = None
         if self.events is not None:
-            self.events.stop()
+            self.events.close()
             self.events = None
         if self.dev_server is not None:
             self.dev_server.stop()

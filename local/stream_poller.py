@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local.lambda_runtime import Handler, invoke
+from local.retention import keep_recent
 from local.template import load_template, resources
 
 log = logging.getLogger(__name__)
@@ -345,6 +346,7 @@ class BatchDelivery:
         )
         self.stats.sent_to_dlq += len(records)
         self.stats.dlq_messages.append(message)
+        keep_recent(self.stats.dlq_messages)
         if self._send_to_dlq is not None:
             self._send_to_dlq(message)
 

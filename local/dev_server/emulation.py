@@ -30,6 +30,7 @@ from local.lambda_runtime import (
     lambda_context_for,
     load_handler,
 )
+from local.retention import RECENT
 from local.template import FunctionInfo, HttpRoute, authorizer_function, authorizer_ttl_seconds, functions, http_routes
 
 log = logging.getLogger(__name__)
@@ -160,7 +161,10 @@ class Gateway:
         authorization = _Authorization(allowed, dict(result.get("context") or {}))
         if self._ttl > 0:
             with self._cache_lock:
-                self._cache[identity] = (time.monotonic() + self._ttl, authorization)
+                now = time.monotonic()
+                if len(self._cache) >= RECENT:  # identities seen once (a fuzzer's keys) expire, then go
+                    self._cache = {key: entry for key, entry in self._cache.items() if entry[0] > now}
+                self._cache[identity] = (now + self._ttl, authorization)
         return authorization
 
     def _cached(self, identity: str) -> _Authorization | None:

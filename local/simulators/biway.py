@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Self
 
 from local.ports import LOOPBACK
+from local.retention import keep_recent
 from local.simulators.serving import Answer, RecordedRequest, Simulator, json_object, media_type, run_standalone
 
 log = logging.getLogger(__name__)
@@ -411,6 +412,7 @@ class BiwaySimulator(Simulator):
         if recipient is not None:
             payload["recipient"] = recipient
         self.events.append(payload)
+        keep_recent(self.events)
         url = (self.callback_urls.get(owner) or {}).get("url")
         heapq.heappush(self._queue, _Due(time.monotonic() + delay, next(self._sequence), Callback(url, payload)))
         self._wakeup.notify_all()
@@ -453,6 +455,7 @@ class BiwaySimulator(Simulator):
                     callback.url, payload["event_id"], payload["event"], payload["state"], status, callback.attempts
                 )
             )
+            keep_recent(self.deliveries)
             if (status is None or status >= 300) and callback.attempts < self.callback_attempts:
                 at = time.monotonic() + self.retry_delay * callback.attempts
                 heapq.heappush(self._queue, _Due(at, next(self._sequence), callback))

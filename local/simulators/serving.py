@@ -25,6 +25,7 @@ from typing import Any, ClassVar, NamedTuple, Self, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 from local.ports import LOOPBACK
+from local.retention import keep_recent
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +220,7 @@ class Simulator:
         request = RecordedRequest(method, split.path, dict(headers), parsed_for_record(raw_body), params)
         with self._lock:
             self.requests.append(request)
+            keep_recent(self.requests)  # `make dev` runs for hours: the recent past only
         try:
             self._route(method, split.path)
             self.admit(request)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from local.ports import LOOPBACK
+from local.retention import keep_recent
 from local.simulators.serving import Answer, RecordedRequest, Refusal, Simulator, media_type, run_standalone
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class SmartRegionSimulator(Simulator):
         status = _post_json(target, body, attempts)
         with self._lock:
             self.webhook_deliveries.append((body, status))
+            keep_recent(self.webhook_deliveries)
         return status
 
     # -- protocol ------------------------------------------------------------------------------

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from chatbridge.models.base import Model
 
 
-class ProviderList(BaseModel):
+class ProviderList(Model):
     providers: list[str]
 
 
