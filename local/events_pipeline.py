@@ -103,7 +103,12 @@ class EventTap:
         return found
 
     def _run(self) -> None:
-        while not self._stopping.wait(TAP_READ_INTERVAL_SECONDS):
+        # time.sleep, not Event.wait(timeout): under faketime (make unit-future) a timed wait on a
+        # condition variable never returns, and the reader would never drain.
+        while not self._stopping.is_set():
+            time.sleep(TAP_READ_INTERVAL_SECONDS)
+            if self._stopping.is_set():
+                return
             try:
                 self.drain()
             except Exception:
