@@ -13,6 +13,8 @@ from chatbridge.errors import FieldIssue, ValidationFailedError
 from chatbridge.store.items import sortable_time  # a time without zone is UTC, as in the lists' keys
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Items per page (at most 100).")]
+CreatedAfter = Annotated[datetime | None, Query(description="Created at or after this time (ISO 8601; no zone: UTC).")]
+CreatedBefore = Annotated[datetime | None, Query(description="Created before this time (ISO 8601; no zone: UTC).")]
 NextToken = Annotated[
     str | None, Query(max_length=2048, description="The `next_token` of the previous page, to continue the same list.")
 ]

@@ -7,7 +7,6 @@ sends the status of each recipient a callback reported on).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -32,7 +31,17 @@ from chatbridge.models.requests import (
     examples_of,
     messaging_variants,
 )
-from chatbridge.routes.lists import LIST_NOTE, STATE_PATTERN, Connection, Limit, NextToken, reachable, require_order
+from chatbridge.routes.lists import (
+    LIST_NOTE,
+    STATE_PATTERN,
+    Connection,
+    CreatedAfter,
+    CreatedBefore,
+    Limit,
+    NextToken,
+    reachable,
+    require_order,
+)
 from chatbridge.store.lists import MessageFilters
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -209,12 +218,8 @@ def list_messages(  # noqa: PLR0917 - one parameter per query parameter, as Powe
             description="Only messages in this status (a broadcast's: its aggregate): accepted, read...",
         ),
     ] = None,
-    created_after: Annotated[
-        datetime | None, Query(description="Created at or after this time (ISO 8601; no zone: UTC).")
-    ] = None,
-    created_before: Annotated[
-        datetime | None, Query(description="Created before this time (ISO 8601; no zone: UTC).")
-    ] = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
     limit: Limit = 50,
     next_token: NextToken = None,
 ) -> MessagePage:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
@@ -17,7 +16,17 @@ from chatbridge.integrations import registry
 from chatbridge.logic import registrations as logic
 from chatbridge.models.registrations import Registration, RegistrationPage
 from chatbridge.models.requests import RegistrationRequest, examples_of, registration_variants
-from chatbridge.routes.lists import LIST_NOTE, STATE_PATTERN, Connection, Limit, NextToken, reachable, require_order
+from chatbridge.routes.lists import (
+    LIST_NOTE,
+    STATE_PATTERN,
+    Connection,
+    CreatedAfter,
+    CreatedBefore,
+    Limit,
+    NextToken,
+    reachable,
+    require_order,
+)
 from chatbridge.store.lists import RegistrationFilters
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
@@ -103,12 +112,8 @@ def find_registrations(  # noqa: PLR0917 - one parameter per query parameter, as
             description="Only those whose presence (from presence webhooks) is: detected, connected, disconnected.",
         ),
     ] = None,
-    created_after: Annotated[
-        datetime | None, Query(description="Created at or after this time (ISO 8601; no zone: UTC).")
-    ] = None,
-    created_before: Annotated[
-        datetime | None, Query(description="Created before this time (ISO 8601; no zone: UTC).")
-    ] = None,
+    created_after: CreatedAfter = None,
+    created_before: CreatedBefore = None,
     limit: Limit = 50,
     next_token: NextToken = None,
 ) -> RegistrationPage:
